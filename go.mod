@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/prometheus/client_model v0.6.3
 	github.com/prometheus/common v0.73.1
+	k8s.io/utils v0.0.0-20261023123148-ca04ba58ecab
 )
 
 require (

@@ -1,0 +1,430 @@
+// Package storage keeps the last few points of every node and container in
+// memory and computes usage (CPU rate, newest memory) when it is read.
+//
+// Each node owns its series: a scrape of one node writes under that node's
+// lock only, so readers wait at most for one node's update, never for a
+// whole scrape. Series live in fixed rings of point slots that are reused
+// from scrape to scrape; a steady cluster costs no allocation per write.
+package storage
+
+import (
+	"math/bits"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"k8s.io/utils/clock"
+
+	"github.com/kubemetrics/metrics-server/pkg/sample"
+)
+
+// freshContainerMinAge is the youngest a container may be for its start time
+// to stand in for an earlier point, as in upstream metrics-server: a shorter
+// window would make the rate too noisy to act on.
+const freshContainerMinAge = 10 * time.Second
+
+// Config sets how the store keeps and judges points.
+type Config struct {
+	// Points is how many points each series keeps (at least 3).
+	Points int
+	// Resolution is the scrape period. A container younger than this with a
+	// single point is rated against its start time.
+	Resolution time.Duration
+	// StaleAfter is how long a node's points are served after its last
+	// successful scrape. One failed scrape does not hide a node or its pods;
+	// a node unreachable for longer than this does.
+	StaleAfter time.Duration
+	Clock      clock.PassiveClock
+}
+
+// PodKey names a pod.
+type PodKey struct{ Namespace, Name string }
+
+// Store is the in-memory metrics store. It is safe for concurrent use: one
+// writer per node at a time and any number of readers.
+type Store struct {
+	cfg Config
+
+	mu    sync.RWMutex // guards the two maps; entries have their own locks
+	nodes map[string]*nodeEntry
+	pods  map[PodKey]*podEntry
+
+	servableNodes      atomic.Int64
+	servableContainers atomic.Int64
+}
+
+type nodeEntry struct {
+	name string
+
+	mu        sync.RWMutex
+	series    series
+	pods      map[PodKey]*podEntry
+	lastWrite int64 // unix nanoseconds of the last successful scrape
+	gen       uint32
+	// counted is what this node adds to the store's servable counters.
+	countedNode       bool
+	countedContainers int64
+}
+
+type podEntry struct {
+	key        PodKey
+	node       *nodeEntry
+	containers []containerEntry // sorted by name
+	gen        uint32
+}
+
+type containerEntry struct {
+	name   string
+	start  int64 // unix nanoseconds, 0 when unknown
+	series series
+	gen    uint32
+}
+
+// slot is one stored point.
+type slot struct {
+	cpuTime int64
+	cpu     uint64
+	memory  uint64
+	swap    uint64
+	fields  sample.Field
+}
+
+// series is a ring of the newest points, newest at head.
+type series struct {
+	slots []slot
+	head  int
+	n     int
+}
+
+func newSeries(points int) series { return series{slots: make([]slot, points)} }
+
+func (s *series) newest() *slot { return &s.slots[s.head] }
+
+func (s *series) previous() *slot {
+	i := s.head - 1
+	if i < 0 {
+		i += len(s.slots)
+	}
+	return &s.slots[i]
+}
+
+// add records p unless it is not newer than the newest point: a kubelet
+// answers with the same stats until it collects new ones, and such a repeat
+// must neither replace the pair a rate is computed from nor form a pair of
+// its own. A CPU counter that went down means the node or container
+// restarted, so the older points no longer belong to the same counter.
+func (s *series) add(p slot) {
+	if s.n > 0 {
+		last := s.newest()
+		if p.cpuTime <= last.cpuTime {
+			return
+		}
+		if p.cpu < last.cpu {
+			s.n = 0
+		}
+	}
+	s.head++
+	if s.head == len(s.slots) {
+		s.head = 0
+	}
+	s.slots[s.head] = p
+	if s.n < len(s.slots) {
+		s.n++
+	}
+}
+
+// New returns an empty store.
+func New(cfg Config) *Store {
+	if cfg.Points < 3 {
+		cfg.Points = 3
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.RealClock{}
+	}
+	return &Store{cfg: cfg, nodes: make(map[string]*nodeEntry), pods: make(map[PodKey]*podEntry)}
+}
+
+func slotOf(p *sample.Point) slot {
+	return slot{cpuTime: p.CPUTime, cpu: p.CPU, memory: p.Memory, swap: p.Swap, fields: p.Fields}
+}
+
+// Write stores one node's scrape, taken at scrapeTime. Containers absent from
+// the batch are gone from the node and are forgotten. The batch is not kept.
+func (s *Store) Write(node string, b *sample.Batch, scrapeTime time.Time) {
+	n := s.nodeEntry(node)
+	var added, removed []*podEntry
+
+	n.mu.Lock()
+	n.gen++
+	gen := n.gen
+	if b.Node.Has(sample.HasCPU | sample.HasMemory) {
+		n.series.add(slotOf(&b.Node))
+	}
+	for i := range b.Containers {
+		c := &b.Containers[i]
+		if !c.Has(sample.HasCPU) {
+			continue // no rate can come of it; the pod is judged at read time
+		}
+		key := PodKey{c.Namespace, c.Pod}
+		p := n.pods[key]
+		if p == nil {
+			p = &podEntry{key: key, node: n}
+			n.pods[key] = p
+			added = append(added, p)
+		}
+		p.gen = gen
+		ce := p.container(c.Name, s.cfg.Points)
+		ce.gen = gen
+		if c.StartTime != 0 && c.StartTime != ce.start {
+			// A new start time is a new container instance: its counter
+			// starts again and no earlier point belongs to it.
+			ce.start = c.StartTime
+			ce.series.n = 0
+		}
+		ce.series.add(slotOf(&c.Point))
+	}
+	for key, p := range n.pods {
+		if p.gen != gen {
+			delete(n.pods, key)
+			removed = append(removed, p)
+			continue
+		}
+		p.containers = slices.DeleteFunc(p.containers, func(c containerEntry) bool { return c.gen != gen })
+	}
+	n.lastWrite = scrapeTime.UnixNano()
+	s.recount(n)
+	n.mu.Unlock()
+
+	if len(added) > 0 || len(removed) > 0 {
+		s.mu.Lock()
+		for _, p := range removed {
+			if s.pods[p.key] == p {
+				delete(s.pods, p.key)
+			}
+		}
+		for _, p := range added {
+			s.pods[p.key] = p // a pod that moved nodes belongs to its newest node
+		}
+		s.mu.Unlock()
+	}
+}
+
+func (s *Store) nodeEntry(name string) *nodeEntry {
+	s.mu.RLock()
+	n := s.nodes[name]
+	s.mu.RUnlock()
+	if n != nil {
+		return n
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n = s.nodes[name]; n == nil {
+		n = &nodeEntry{name: name, series: newSeries(s.cfg.Points), pods: make(map[PodKey]*podEntry)}
+		s.nodes[name] = n
+	}
+	return n
+}
+
+// container returns the entry named name, adding it in name order if new.
+func (p *podEntry) container(name string, points int) *containerEntry {
+	i, found := slices.BinarySearchFunc(p.containers, name, func(c containerEntry, name string) int {
+		switch {
+		case c.name < name:
+			return -1
+		case c.name > name:
+			return 1
+		}
+		return 0
+	})
+	if !found {
+		p.containers = slices.Insert(p.containers, i, containerEntry{name: name, series: newSeries(points)})
+	}
+	return &p.containers[i]
+}
+
+// recount updates the servable counters with node n (locked by the caller).
+func (s *Store) recount(n *nodeEntry) {
+	nodeOK := n.series.n >= 2
+	var containers int64
+	for _, p := range n.pods {
+		for i := range p.containers {
+			if _, ok := s.rate(&p.containers[i]); ok {
+				containers++
+			}
+		}
+	}
+	if nodeOK != n.countedNode {
+		if nodeOK {
+			s.servableNodes.Add(1)
+		} else {
+			s.servableNodes.Add(-1)
+		}
+		n.countedNode = nodeOK
+	}
+	s.servableContainers.Add(containers - n.countedContainers)
+	n.countedContainers = containers
+}
+
+// Forget drops nodes for which keep returns false, with their pods: nodes
+// that left the cluster or were deselected.
+func (s *Store) Forget(keep func(node string) bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name, n := range s.nodes {
+		if keep(name) {
+			continue
+		}
+		delete(s.nodes, name)
+		n.mu.Lock()
+		for key, p := range n.pods {
+			if s.pods[key] == p {
+				delete(s.pods, key)
+			}
+		}
+		if n.countedNode {
+			s.servableNodes.Add(-1)
+		}
+		s.servableContainers.Add(-n.countedContainers)
+		n.countedNode, n.countedContainers = false, 0
+		n.mu.Unlock()
+	}
+}
+
+// Counts reports how many nodes and containers have a usable rate.
+func (s *Store) Counts() (nodes, containers int64) {
+	return s.servableNodes.Load(), s.servableContainers.Load()
+}
+
+// Ready reports whether the store can serve at least one node and one
+// container: the server has metrics to offer.
+func (s *Store) Ready() bool {
+	nodes, containers := s.Counts()
+	return nodes > 0 && containers > 0
+}
+
+// Usage is what the Metrics API reports for a node or container.
+type Usage struct {
+	// Timestamp is the time of the newest point (unix nanoseconds).
+	Timestamp int64
+	// Window is the time between the two points the rate is taken over.
+	Window time.Duration
+	// CPU is the rate in nanocores.
+	CPU uint64
+	// Memory is the newest working set in bytes.
+	Memory uint64
+	// Swap is the newest swap usage in bytes, when HasSwap.
+	Swap    uint64
+	HasSwap bool
+}
+
+// ContainerUsage is the usage of one named container.
+type ContainerUsage struct {
+	Name string
+	Usage
+}
+
+// PodUsage is the usage of a pod's containers, sorted by name.
+type PodUsage struct {
+	Node string
+	// Timestamp and Window are those of the container whose newest point is
+	// oldest, as in upstream metrics-server.
+	Timestamp  int64
+	Window     time.Duration
+	Containers []ContainerUsage
+}
+
+func (s *Store) fresh(n *nodeEntry) bool {
+	return s.cfg.StaleAfter <= 0 || s.cfg.Clock.Now().UnixNano()-n.lastWrite <= int64(s.cfg.StaleAfter)
+}
+
+// Node returns the usage of a node, if it has a rate and is not stale.
+func (s *Store) Node(name string) (Usage, bool) {
+	s.mu.RLock()
+	n := s.nodes[name]
+	s.mu.RUnlock()
+	if n == nil {
+		return Usage{}, false
+	}
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	if n.series.n < 2 || !s.fresh(n) {
+		return Usage{}, false
+	}
+	newest := n.series.newest()
+	return usageBetween(newest, n.series.previous().cpuTime, n.series.previous().cpu), true
+}
+
+// Pod returns the usage of a pod when every container it reports has a rate
+// and its node is not stale. The containers slice is appended to buf.
+func (s *Store) Pod(key PodKey, buf []ContainerUsage) (PodUsage, bool) {
+	s.mu.RLock()
+	p := s.pods[key]
+	s.mu.RUnlock()
+	if p == nil {
+		return PodUsage{}, false
+	}
+	n := p.node
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	if n.pods[key] != p || !s.fresh(n) || len(p.containers) == 0 {
+		return PodUsage{}, false
+	}
+	out := PodUsage{Node: n.name, Containers: buf[:0]}
+	for i := range p.containers {
+		c := &p.containers[i]
+		u, ok := s.rate(c)
+		if !ok {
+			return PodUsage{}, false
+		}
+		if i == 0 || u.Timestamp < out.Timestamp {
+			out.Timestamp, out.Window = u.Timestamp, u.Window
+		}
+		out.Containers = append(out.Containers, ContainerUsage{Name: c.name, Usage: u})
+	}
+	return out, true
+}
+
+// rate computes a container's usage from its two newest points, or for a
+// container with one point that started between 10 s and one resolution
+// ago, from its start (when its counter was zero) to that point. The newest
+// point must carry a working set; zero is a valid one.
+func (s *Store) rate(c *containerEntry) (Usage, bool) {
+	sr := &c.series
+	newest := sr.newest()
+	if sr.n == 0 || newest.fields&sample.HasMemory == 0 {
+		return Usage{}, false
+	}
+	switch {
+	case sr.n >= 2:
+		prev := sr.previous()
+		return usageBetween(newest, prev.cpuTime, prev.cpu), true
+	case sr.n == 1 && c.start > 0:
+		age := time.Duration(newest.cpuTime - c.start)
+		if age >= freshContainerMinAge && age < s.cfg.Resolution {
+			return usageBetween(newest, c.start, 0), true
+		}
+	}
+	return Usage{}, false
+}
+
+// usageBetween computes the usage at newest against an earlier CPU reading,
+// in exact integer arithmetic: floor(Δcpu × 1e9 / Δt) nanocores.
+func usageBetween(newest *slot, earlierTime int64, earlierCPU uint64) Usage {
+	window := uint64(newest.cpuTime - earlierTime)
+	hi, lo := bits.Mul64(newest.cpu-earlierCPU, uint64(time.Second))
+	var rate uint64
+	if hi < window {
+		rate, _ = bits.Div64(hi, lo, window)
+	} else {
+		rate = ^uint64(0) // cannot happen with real counters; saturate rather than panic
+	}
+	return Usage{
+		Timestamp: newest.cpuTime,
+		Window:    time.Duration(window),
+		CPU:       rate,
+		Memory:    newest.memory,
+		Swap:      newest.swap,
+		HasSwap:   newest.fields&sample.HasSwap != 0,
+	}
+}

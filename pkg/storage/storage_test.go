@@ -1,0 +1,289 @@
+package storage
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/kubemetrics/metrics-server/pkg/sample"
+)
+
+var t0 = time.Unix(1_700_000_000, 0)
+
+func at(d time.Duration) int64 { return t0.Add(d).UnixNano() }
+
+func newTestStore() (*Store, *clocktesting.FakeClock) {
+	clk := clocktesting.NewFakeClock(t0)
+	return New(Config{Points: 3, Resolution: 15 * time.Second, StaleAfter: 30 * time.Second, Clock: clk}), clk
+}
+
+func ctr(ns, pod, name string, start, ts time.Duration, cpu, mem uint64) sample.Container {
+	return sample.Container{Namespace: ns, Pod: pod, Name: name, StartTime: at(start),
+		Point: sample.Point{CPUTime: at(ts), MemoryTime: at(ts), CPU: cpu, Memory: mem, Fields: sample.HasCPU | sample.HasMemory}}
+}
+
+func batch(nodeTS time.Duration, nodeCPU uint64, cs ...sample.Container) *sample.Batch {
+	return &sample.Batch{
+		Node:       sample.Point{CPUTime: at(nodeTS), CPU: nodeCPU, Memory: 1 << 30, Fields: sample.HasCPU | sample.HasMemory},
+		Containers: cs,
+	}
+}
+
+func TestNodeRate(t *testing.T) {
+	tests := []struct {
+		name    string
+		batches []*sample.Batch
+		want    *Usage
+	}{
+		{name: "one point is not enough", batches: []*sample.Batch{batch(0, 1e9)}},
+		{
+			name:    "rate between the two newest points",
+			batches: []*sample.Batch{batch(0, 1e9), batch(10*time.Second, 3e9), batch(20*time.Second, 4e9)},
+			want:    &Usage{Timestamp: at(20 * time.Second), Window: 10 * time.Second, CPU: 1e8, Memory: 1 << 30},
+		},
+		{
+			name:    "a repeated point keeps the earlier pair",
+			batches: []*sample.Batch{batch(0, 1e9), batch(10*time.Second, 3e9), batch(10*time.Second, 3e9)},
+			want:    &Usage{Timestamp: at(10 * time.Second), Window: 10 * time.Second, CPU: 2e8, Memory: 1 << 30},
+		},
+		{
+			name:    "an out of order point is ignored",
+			batches: []*sample.Batch{batch(0, 1e9), batch(10*time.Second, 3e9), batch(5*time.Second, 2e9)},
+			want:    &Usage{Timestamp: at(10 * time.Second), Window: 10 * time.Second, CPU: 2e8, Memory: 1 << 30},
+		},
+		{
+			name:    "a counter that went down starts over",
+			batches: []*sample.Batch{batch(0, 5e9), batch(10*time.Second, 6e9), batch(20*time.Second, 1e9)},
+		},
+		{
+			name:    "rates are floored exactly in nanocores",
+			batches: []*sample.Batch{batch(0, 0), batch(3*time.Second, 1e9)},
+			want:    &Usage{Timestamp: at(3 * time.Second), Window: 3 * time.Second, CPU: 333333333, Memory: 1 << 30},
+		},
+		{
+			name:    "large counters do not overflow",
+			batches: []*sample.Batch{batch(0, 1e18), batch(15*time.Second, 1e18+960e9)},
+			want:    &Usage{Timestamp: at(15 * time.Second), Window: 15 * time.Second, CPU: 64e9, Memory: 1 << 30},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := newTestStore()
+			for _, b := range tc.batches {
+				s.Write("node-1", b, t0)
+			}
+			got, ok := s.Node("node-1")
+			if (tc.want != nil) != ok {
+				t.Fatalf("Node() ok = %v, want %v", ok, tc.want != nil)
+			}
+			if ok && got != *tc.want {
+				t.Errorf("Node() = %+v, want %+v", got, *tc.want)
+			}
+		})
+	}
+}
+
+func TestPodRate(t *testing.T) {
+	const s10, s20, s30 = 10 * time.Second, 20 * time.Second, 30 * time.Second
+	old := -time.Hour
+	tests := []struct {
+		name    string
+		batches [][]sample.Container
+		want    *PodUsage
+	}{
+		{
+			name:    "one scrape of an old container is not enough",
+			batches: [][]sample.Container{{ctr("ns", "p", "a", old, 0, 1e9, 10)}},
+		},
+		{
+			name: "two scrapes give a rate, containers sorted, oldest timestamp wins",
+			batches: [][]sample.Container{
+				{ctr("ns", "p", "b", old, 0, 1e9, 10), ctr("ns", "p", "a", old, 0, 1e9, 10)},
+				{ctr("ns", "p", "b", old, s10, 2e9, 20), ctr("ns", "p", "a", old, s10-time.Second, 1.9e9, 30)},
+			},
+			want: &PodUsage{Node: "node-1", Timestamp: at(s10 - time.Second), Window: s10 - time.Second, Containers: []ContainerUsage{
+				{"a", Usage{Timestamp: at(s10 - time.Second), Window: s10 - time.Second, CPU: 1e8, Memory: 30}},
+				{"b", Usage{Timestamp: at(s10), Window: s10, CPU: 1e8, Memory: 20}},
+			}},
+		},
+		{
+			name:    "a fresh container is rated from its start after one scrape",
+			batches: [][]sample.Container{{ctr("ns", "p", "a", -12*time.Second, 0, 6e9, 10)}},
+			want: &PodUsage{Node: "node-1", Timestamp: at(0), Window: 12 * time.Second, Containers: []ContainerUsage{
+				{"a", Usage{Timestamp: at(0), Window: 12 * time.Second, CPU: 5e8, Memory: 10}},
+			}},
+		},
+		{
+			name:    "a container younger than 10s is not rated from its start",
+			batches: [][]sample.Container{{ctr("ns", "p", "a", -5*time.Second, 0, 1e9, 10)}},
+		},
+		{
+			name: "a restarted container starts a fresh series and is rated from its new start",
+			batches: [][]sample.Container{
+				{ctr("ns", "p", "a", old, 0, 50e9, 10)},
+				{ctr("ns", "p", "a", old, s10, 60e9, 10)},
+				{ctr("ns", "p", "a", s30-12*time.Second, s30, 3e9, 10)},
+			},
+			want: &PodUsage{Node: "node-1", Timestamp: at(s30), Window: 12 * time.Second, Containers: []ContainerUsage{
+				{"a", Usage{Timestamp: at(s30), Window: 12 * time.Second, CPU: 25e7, Memory: 10}},
+			}},
+		},
+		{
+			name: "a restart that just happened hides the pod rather than report a wrong rate",
+			batches: [][]sample.Container{
+				{ctr("ns", "p", "a", old, 0, 50e9, 10)},
+				{ctr("ns", "p", "a", old, s10, 60e9, 10)},
+				{ctr("ns", "p", "a", s20-time.Second, s20, 1e8, 10)},
+			},
+		},
+		{
+			name: "a pod is served only when every container has a rate",
+			batches: [][]sample.Container{
+				{ctr("ns", "p", "a", old, 0, 1e9, 10)},
+				{ctr("ns", "p", "a", old, s10, 2e9, 10), ctr("ns", "p", "new", old, s10, 2e9, 10)},
+			},
+		},
+		{
+			name: "a container that left the pod is forgotten",
+			batches: [][]sample.Container{
+				{ctr("ns", "p", "a", old, 0, 1e9, 10), ctr("ns", "p", "gone", old, 0, 1e9, 10)},
+				{ctr("ns", "p", "a", old, s10, 2e9, 10)},
+			},
+			want: &PodUsage{Node: "node-1", Timestamp: at(s10), Window: s10, Containers: []ContainerUsage{
+				{"a", Usage{Timestamp: at(s10), Window: s10, CPU: 1e8, Memory: 10}},
+			}},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := newTestStore()
+			for i, cs := range tc.batches {
+				s.Write("node-1", batch(time.Duration(i)*s10, uint64(i+1)*1e9, cs...), t0)
+			}
+			got, ok := s.Pod(PodKey{"ns", "p"}, nil)
+			if (tc.want != nil) != ok {
+				t.Fatalf("Pod() ok = %v (%+v), want %v", ok, got, tc.want != nil)
+			}
+			if !ok {
+				return
+			}
+			if got.Node != tc.want.Node || got.Timestamp != tc.want.Timestamp || got.Window != tc.want.Window || len(got.Containers) != len(tc.want.Containers) {
+				t.Fatalf("Pod() = %+v, want %+v", got, *tc.want)
+			}
+			for i := range got.Containers {
+				if got.Containers[i] != tc.want.Containers[i] {
+					t.Errorf("container %d = %+v, want %+v", i, got.Containers[i], tc.want.Containers[i])
+				}
+			}
+		})
+	}
+}
+
+func TestFailedScrapeKeepsServingUntilStale(t *testing.T) {
+	s, clk := newTestStore()
+	c := func(ts time.Duration, cpu uint64) sample.Container { return ctr("ns", "p", "a", -time.Hour, ts, cpu, 10) }
+	s.Write("node-1", batch(0, 1e9, c(0, 1e9)), t0)
+	s.Write("node-1", batch(15*time.Second, 2e9, c(15*time.Second, 2e9)), t0.Add(15*time.Second))
+	// The scrapes at 30s and 45s fail: nothing is written.
+	for _, tc := range []struct {
+		now  time.Duration
+		want bool
+	}{{30 * time.Second, true}, {45 * time.Second, true}, {46 * time.Second, false}} {
+		clk.SetTime(t0.Add(tc.now))
+		_, nodeOK := s.Node("node-1")
+		_, podOK := s.Pod(PodKey{"ns", "p"}, nil)
+		if nodeOK != tc.want || podOK != tc.want {
+			t.Errorf("at %v: node served %v, pod served %v; want %v", tc.now, nodeOK, podOK, tc.want)
+		}
+	}
+}
+
+func TestReadyAndForget(t *testing.T) {
+	s, _ := newTestStore()
+	if s.Ready() {
+		t.Fatal("empty store is ready")
+	}
+	s.Write("node-1", batch(0, 1e9, ctr("ns", "p", "a", -time.Hour, 0, 1e9, 10)), t0)
+	if s.Ready() {
+		t.Fatal("ready after one scrape of old containers")
+	}
+	s.Write("node-1", batch(10*time.Second, 2e9, ctr("ns", "p", "a", -time.Hour, 10*time.Second, 2e9, 10)), t0)
+	if !s.Ready() {
+		t.Fatal("not ready after two scrapes")
+	}
+	if n, c := s.Counts(); n != 1 || c != 1 {
+		t.Fatalf("Counts() = %d, %d; want 1, 1", n, c)
+	}
+	s.Forget(func(string) bool { return false })
+	if _, ok := s.Pod(PodKey{"ns", "p"}, nil); ok || s.Ready() {
+		t.Fatal("forgotten node's pod is still served")
+	}
+	if n, c := s.Counts(); n != 0 || c != 0 {
+		t.Fatalf("Counts() after Forget = %d, %d; want 0, 0", n, c)
+	}
+}
+
+func TestPodMovesBetweenNodes(t *testing.T) {
+	s, _ := newTestStore()
+	old := -time.Hour
+	s.Write("node-1", batch(0, 1e9, ctr("ns", "p", "a", old, 0, 1e9, 10)), t0)
+	s.Write("node-2", batch(0, 1e9, ctr("ns", "p", "a", old, 0, 1e9, 10)), t0)
+	s.Write("node-2", batch(10*time.Second, 2e9, ctr("ns", "p", "a", old, 10*time.Second, 2e9, 10)), t0)
+	s.Write("node-1", batch(10*time.Second, 2e9), t0) // the pod left node-1
+	got, ok := s.Pod(PodKey{"ns", "p"}, nil)
+	if !ok || got.Node != "node-2" {
+		t.Fatalf("Pod() = %+v, %v; want it on node-2", got, ok)
+	}
+}
+
+// scaleBatches builds nodes × pods × containers batches at step i.
+func scaleBatches(nodes, pods, containers, step int) ([]string, []*sample.Batch) {
+	names := make([]string, nodes)
+	batches := make([]*sample.Batch, nodes)
+	for n := range nodes {
+		names[n] = fmt.Sprintf("node-%04d", n)
+		b := batch(time.Duration(step)*15*time.Second, uint64(step+1)*1e12)
+		for p := range pods {
+			for c := range containers {
+				b.Containers = append(b.Containers, ctr(fmt.Sprintf("ns-%d", p%10), fmt.Sprintf("pod-%d-%d", n, p),
+					fmt.Sprintf("c-%d", c), -time.Hour, time.Duration(step)*15*time.Second, uint64(step+1)*1e10, 1<<20))
+			}
+		}
+		batches[n] = b
+	}
+	return names, batches
+}
+
+// advance moves every point of the batches one resolution on, in place.
+func advance(batches []*sample.Batch) {
+	for _, b := range batches {
+		b.Node.CPUTime += int64(15 * time.Second)
+		b.Node.CPU += 1e12
+		for i := range b.Containers {
+			b.Containers[i].CPUTime += int64(15 * time.Second)
+			b.Containers[i].CPU += 1e10
+		}
+	}
+}
+
+// BenchmarkStoreWrite writes one scrape of 1,000 nodes × 30 pods × 2
+// containers per op, in the steady state of a running server.
+func BenchmarkStoreWrite(b *testing.B) {
+	s, _ := newTestStore()
+	names, batches := scaleBatches(1000, 30, 2, 0)
+	for range 3 {
+		for i, name := range names {
+			s.Write(name, batches[i], t0)
+		}
+		advance(batches)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		for i, name := range names {
+			s.Write(name, batches[i], t0)
+		}
+		advance(batches)
+	}
+}
