@@ -1,0 +1,323 @@
+// Package app holds the metrics-server command: its flags, their
+// validation, and the wiring from flags to a running server.
+package app
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/pflag"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+	genericoptions "k8s.io/apiserver/pkg/server/options"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	cliflag "k8s.io/component-base/cli/flag"
+	"k8s.io/component-base/logs"
+	logsapi "k8s.io/component-base/logs/api/v1"
+	"k8s.io/component-base/version"
+	netutils "k8s.io/utils/net"
+
+	"github.com/kubemetrics/metrics-server/pkg/api"
+	"github.com/kubemetrics/metrics-server/pkg/scraper"
+	"github.com/kubemetrics/metrics-server/pkg/server"
+)
+
+// Options are the command's flags.
+type Options struct {
+	MetricResolution time.Duration
+	Kubeconfig       string
+	ShowVersion      bool
+	Kubelet          *KubeletClientOptions
+
+	ServerRun      *genericoptions.ServerRunOptions
+	SecureServing  *genericoptions.SecureServingOptionsWithLoopback
+	Authentication *genericoptions.DelegatingAuthenticationOptions
+	Authorization  *genericoptions.DelegatingAuthorizationOptions
+	Audit          *genericoptions.AuditOptions
+	Features       *genericoptions.FeatureOptions
+	Logging        *logs.Options
+}
+
+// NewOptions returns the options with upstream metrics-server's defaults.
+func NewOptions() *Options {
+	o := &Options{
+		MetricResolution: 60 * time.Second,
+		Kubelet:          NewKubeletClientOptions(),
+		ServerRun:        genericoptions.NewServerRunOptions(),
+		SecureServing:    genericoptions.NewSecureServingOptions().WithLoopback(),
+		Authentication:   genericoptions.NewDelegatingAuthenticationOptions(),
+		Authorization:    genericoptions.NewDelegatingAuthorizationOptions(),
+		Audit:            genericoptions.NewAuditOptions(),
+		Features:         genericoptions.NewFeatureOptions(),
+		Logging:          logs.NewOptions(),
+	}
+	o.SecureServing.BindPort = 443
+	// Priority and fairness needs informers on the flow-control API that a
+	// metrics server has no use for; upstream never applies it either.
+	o.Features.EnablePriorityAndFairness = false
+	return o
+}
+
+// Flags returns the flags in upstream's groups, in upstream's order.
+func (o *Options) Flags() cliflag.NamedFlagSets {
+	var fss cliflag.NamedFlagSets
+	ms := fss.FlagSet("metrics server")
+	ms.DurationVar(&o.MetricResolution, "metric-resolution", o.MetricResolution, "The resolution at which metrics-server will retain metrics, must set value at least 10s.")
+	ms.BoolVar(&o.ShowVersion, "version", false, "Show version")
+	ms.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "The path to the kubeconfig used to connect to the Kubernetes API server and the Kubelets (defaults to in-cluster config)")
+
+	generic := fss.FlagSet("generic")
+	o.ServerRun.AddUniversalFlags(generic)
+
+	o.Kubelet.AddFlags(fss.FlagSet("kubelet client"))
+	o.SecureServing.AddFlags(fss.FlagSet("apiserver secure serving"))
+	o.Authentication.AddFlags(fss.FlagSet("apiserver authentication"))
+	o.Authorization.AddFlags(fss.FlagSet("apiserver authorization"))
+	o.Audit.AddFlags(fss.FlagSet("apiserver audit log"))
+	o.Features.AddFlags(fss.FlagSet("features"))
+	logsapi.AddFlags(o.Logging, fss.FlagSet("logging"))
+	return fss
+}
+
+// Validate checks the flags together; every error names its flag.
+func (o *Options) Validate() []error {
+	errs := o.Kubelet.Validate()
+	if o.MetricResolution < 10*time.Second {
+		errs = append(errs, fmt.Errorf("--metric-resolution should be at least 10s, got %v", o.MetricResolution))
+	}
+	if float64(o.MetricResolution)*0.9 < float64(o.Kubelet.RequestTimeout) {
+		errs = append(errs, fmt.Errorf("--metric-resolution (%v) × 0.9 must be at least --kubelet-request-timeout (%v), so a round of scrapes fits in one resolution", o.MetricResolution, o.Kubelet.RequestTimeout))
+	}
+	errs = append(errs, o.ServerRun.Validate()...)
+	errs = append(errs, o.SecureServing.Validate()...)
+	errs = append(errs, o.Authentication.Validate()...)
+	errs = append(errs, o.Authorization.Validate()...)
+	errs = append(errs, o.Audit.Validate()...)
+	errs = append(errs, o.Features.Validate()...)
+	if err := logsapi.ValidateAndApply(o.Logging, nil); err != nil {
+		errs = append(errs, err)
+	}
+	return errs
+}
+
+// ServerConfig turns validated options into a server configuration.
+func (o *Options) ServerConfig() (*server.Config, error) {
+	restConfig, err := o.restConfig()
+	if err != nil {
+		return nil, err
+	}
+	restConfig.UserAgent = userAgent()
+	apiserverConfig, err := o.apiserverConfig()
+	if err != nil {
+		return nil, err
+	}
+	kubeletConfig, transport, err := o.Kubelet.clientConfig(restConfig, o.MetricResolution)
+	if err != nil {
+		return nil, err
+	}
+	sel := labels.Everything()
+	if o.Kubelet.NodeSelector != "" {
+		if sel, err = labels.Parse(o.Kubelet.NodeSelector); err != nil {
+			return nil, fmt.Errorf("--node-selector: %w", err)
+		}
+	}
+	return &server.Config{
+		Apiserver:             apiserverConfig,
+		Rest:                  restConfig,
+		Kubelet:               kubeletConfig,
+		KubeletTransport:      transport,
+		KubeletRequestTimeout: o.Kubelet.RequestTimeout,
+		ScrapeConcurrency:     o.Kubelet.ScrapeConcurrency,
+		MetricResolution:      o.MetricResolution,
+		NodeSelector:          sel,
+		StorePoints:           3,
+		// Two resolutions: one failed scrape never hides a node, two in a
+		// row do, so a node that is gone stops being reported within
+		// about as long as upstream takes to show a new one.
+		StaleAfter: 2 * o.MetricResolution,
+	}, nil
+}
+
+func (o *Options) restConfig() (*rest.Config, error) {
+	var cfg *rest.Config
+	var err error
+	if o.Kubeconfig != "" {
+		cfg, err = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
+			&clientcmd.ClientConfigLoadingRules{ExplicitPath: o.Kubeconfig}, &clientcmd.ConfigOverrides{}).ClientConfig()
+	} else {
+		cfg, err = rest.InClusterConfig()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("loading the Kubernetes client configuration: %w", err)
+	}
+	return cfg, nil
+}
+
+func (o *Options) apiserverConfig() (*genericapiserver.Config, error) {
+	if err := o.SecureServing.MaybeDefaultWithSelfSignedCerts("localhost", nil, []net.IP{netutils.ParseIPSloppy("127.0.0.1")}); err != nil {
+		return nil, fmt.Errorf("creating a self-signed serving certificate: %w", err)
+	}
+	cfg := genericapiserver.NewConfig(api.Codecs)
+	if err := o.ServerRun.ApplyTo(cfg); err != nil {
+		return nil, err
+	}
+	if err := o.SecureServing.ApplyTo(&cfg.SecureServing, &cfg.LoopbackClientConfig); err != nil {
+		return nil, err
+	}
+	if err := o.Authentication.ApplyTo(&cfg.Authentication, cfg.SecureServing, nil); err != nil {
+		return nil, err
+	}
+	if err := o.Authorization.ApplyTo(&cfg.Authorization); err != nil {
+		return nil, err
+	}
+	if err := o.Audit.ApplyTo(cfg); err != nil {
+		return nil, err
+	}
+	// Unlike upstream, the profiling flags take effect.
+	cfg.EnableProfiling = o.Features.EnableProfiling
+	cfg.EnableContentionProfiling = o.Features.EnableContentionProfiling
+	cfg.DebugSocketPath = o.Features.DebugSocketPath
+	return cfg, nil
+}
+
+func userAgent() string {
+	v := version.Get()
+	return fmt.Sprintf("metrics-server/%s (%s) kubernetes/%s", v.GitVersion, v.Platform, v.GitCommit)
+}
+
+// KubeletClientOptions are the flags that say how to reach kubelets.
+type KubeletClientOptions struct {
+	Port                  int
+	UseNodeStatusPort     bool
+	PreferredAddressTypes []string
+	InsecureTLS           bool
+	CAFile                string
+	ClientCertFile        string
+	ClientKeyFile         string
+	RequestTimeout        time.Duration
+	NodeSelector          string
+	CompletelyInsecure    bool
+	MaxResponseBytes      int64
+	ScrapeConcurrency     int
+}
+
+// NewKubeletClientOptions returns upstream's defaults.
+func NewKubeletClientOptions() *KubeletClientOptions {
+	return &KubeletClientOptions{
+		Port: 10250,
+		PreferredAddressTypes: []string{
+			string(corev1.NodeHostName), string(corev1.NodeInternalDNS), string(corev1.NodeInternalIP),
+			string(corev1.NodeExternalDNS), string(corev1.NodeExternalIP),
+		},
+		RequestTimeout:    10 * time.Second,
+		MaxResponseBytes:  64 << 20,
+		ScrapeConcurrency: 256,
+	}
+}
+
+// AddFlags registers the kubelet client flags.
+func (o *KubeletClientOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.IntVar(&o.Port, "kubelet-port", o.Port, "The port to use to connect to Kubelets.")
+	fs.BoolVar(&o.UseNodeStatusPort, "kubelet-use-node-status-port", o.UseNodeStatusPort, "Use the port in the node status. Takes precedence over --kubelet-port flag.")
+	fs.StringSliceVar(&o.PreferredAddressTypes, "kubelet-preferred-address-types", o.PreferredAddressTypes, "The priority of node address types to use when determining which address to use to connect to a particular node")
+	fs.BoolVar(&o.InsecureTLS, "kubelet-insecure-tls", o.InsecureTLS, "Do not verify CA of serving certificates presented by Kubelets.  For testing purposes only.")
+	fs.StringVar(&o.CAFile, "kubelet-certificate-authority", "", "Path to the CA to use to validate the Kubelet's serving certificates.")
+	fs.StringVar(&o.ClientCertFile, "kubelet-client-certificate", "", "Path to a client cert file for TLS.")
+	fs.StringVar(&o.ClientKeyFile, "kubelet-client-key", "", "Path to a client key file for TLS.")
+	fs.DurationVar(&o.RequestTimeout, "kubelet-request-timeout", o.RequestTimeout, "The length of time to wait before giving up on a single request to Kubelet. Non-zero values should contain a corresponding time unit (e.g. 1s, 2m, 3h).")
+	fs.StringVarP(&o.NodeSelector, "node-selector", "l", o.NodeSelector, "Selector (label query) to filter on, not including uninitialized ones, supports '=', '==', and '!='.(e.g. -l key1=value1,key2=value2).")
+	fs.BoolVar(&o.CompletelyInsecure, "deprecated-kubelet-completely-insecure", o.CompletelyInsecure, "DEPRECATED: Do not use any encryption, authorization, or authentication when communicating with the Kubelet. This is rarely the right option, since it leaves kubelet communication completely insecure.  If you encounter auth errors, make sure you've enabled token webhook auth on the Kubelet, and if you're in a test cluster with self-signed Kubelet certificates, consider using kubelet-insecure-tls instead.")
+	fs.Int64Var(&o.MaxResponseBytes, "kubelet-max-response-bytes", o.MaxResponseBytes, "The largest answer, after decompression, read from a Kubelet; a larger one fails that node's scrape.")
+	fs.IntVar(&o.ScrapeConcurrency, "kubelet-scrape-concurrency", o.ScrapeConcurrency, "How many Kubelets are scraped at once.")
+}
+
+// Validate checks the kubelet flags.
+func (o *KubeletClientOptions) Validate() []error {
+	var errs []error
+	if o.InsecureTLS && o.CAFile != "" {
+		errs = append(errs, errors.New("cannot use both --kubelet-certificate-authority and --kubelet-insecure-tls"))
+	}
+	if (o.ClientCertFile == "") != (o.ClientKeyFile == "") {
+		errs = append(errs, errors.New("need both --kubelet-client-key and --kubelet-client-certificate"))
+	}
+	if o.CompletelyInsecure && (o.InsecureTLS || o.CAFile != "" || o.ClientCertFile != "" || o.ClientKeyFile != "") {
+		errs = append(errs, errors.New("cannot use --deprecated-kubelet-completely-insecure with --kubelet-insecure-tls, --kubelet-certificate-authority, --kubelet-client-certificate or --kubelet-client-key"))
+	}
+	if o.RequestTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--kubelet-request-timeout must be positive, got %v", o.RequestTimeout))
+	}
+	if o.MaxResponseBytes <= 0 {
+		errs = append(errs, fmt.Errorf("--kubelet-max-response-bytes must be positive, got %d", o.MaxResponseBytes))
+	}
+	if o.ScrapeConcurrency <= 0 {
+		errs = append(errs, fmt.Errorf("--kubelet-scrape-concurrency must be positive, got %d", o.ScrapeConcurrency))
+	}
+	for _, t := range o.PreferredAddressTypes {
+		switch corev1.NodeAddressType(t) {
+		case corev1.NodeHostName, corev1.NodeInternalDNS, corev1.NodeInternalIP, corev1.NodeExternalDNS, corev1.NodeExternalIP:
+		default:
+			errs = append(errs, fmt.Errorf("--kubelet-preferred-address-types: unknown address type %q", t))
+		}
+	}
+	if o.NodeSelector != "" {
+		if _, err := labels.Parse(o.NodeSelector); err != nil {
+			errs = append(errs, fmt.Errorf("--node-selector: %w", err))
+		}
+	}
+	return errs
+}
+
+// clientConfig derives the kubelet client from the cluster client: the same
+// credentials and CA, unless the flags override them.
+func (o *KubeletClientOptions) clientConfig(base *rest.Config, resolution time.Duration) (scraper.ClientConfig, http.RoundTripper, error) {
+	cfg := scraper.ClientConfig{
+		Scheme:            "https",
+		Port:              o.Port,
+		UseNodeStatusPort: o.UseNodeStatusPort,
+		MaxBodyBytes:      o.MaxResponseBytes,
+	}
+	for _, t := range o.PreferredAddressTypes {
+		cfg.AddressTypes = append(cfg.AddressTypes, corev1.NodeAddressType(t))
+	}
+	kc := rest.CopyConfig(base)
+	switch {
+	case o.CompletelyInsecure:
+		cfg.Scheme = "http"
+		kc = &rest.Config{UserAgent: base.UserAgent}
+	case o.InsecureTLS:
+		kc.TLSClientConfig.Insecure = true
+		kc.TLSClientConfig.CAFile, kc.TLSClientConfig.CAData = "", nil
+	case o.CAFile != "":
+		kc.TLSClientConfig.CAFile, kc.TLSClientConfig.CAData = o.CAFile, nil
+	}
+	if o.ClientCertFile != "" {
+		kc.TLSClientConfig.CertFile, kc.TLSClientConfig.CertData = o.ClientCertFile, nil
+		kc.TLSClientConfig.KeyFile, kc.TLSClientConfig.KeyData = o.ClientKeyFile, nil
+	}
+	tlsConfig, err := rest.TLSConfigFor(kc)
+	if err != nil {
+		return cfg, nil, fmt.Errorf("kubelet TLS configuration: %w", err)
+	}
+	transport := &http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		DialContext:         (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:     tlsConfig,
+		TLSHandshakeTimeout: 10 * time.Second,
+		ForceAttemptHTTP2:   true,
+		// One connection per kubelet, kept across rounds: no limit on the
+		// total, and idle long enough to outlast a resolution.
+		MaxIdleConns:        0,
+		MaxIdleConnsPerHost: 1,
+		IdleConnTimeout:     3 * resolution,
+	}
+	rt, err := rest.HTTPWrappersForConfig(kc, transport)
+	if err != nil {
+		return cfg, nil, fmt.Errorf("kubelet client credentials: %w", err)
+	}
+	return cfg, rt, nil
+}

@@ -1,0 +1,57 @@
+// Package api serves the metrics.k8s.io API group: NodeMetrics and
+// PodMetrics read from the store, joined with the nodes and Running pods the
+// informers know.
+package api
+
+import (
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/apiserver/pkg/registry/rest"
+	"k8s.io/metrics/pkg/apis/metrics"
+	"k8s.io/metrics/pkg/apis/metrics/install"
+	metricsv1 "k8s.io/metrics/pkg/apis/metrics/v1"
+	"k8s.io/metrics/pkg/apis/metrics/v1beta1"
+
+	"github.com/kubemetrics/metrics-server/pkg/storage"
+)
+
+var (
+	// Scheme holds the metrics.k8s.io types in all served versions.
+	Scheme = runtime.NewScheme()
+	// Codecs encodes and decodes them.
+	Codecs = serializer.NewCodecFactory(Scheme)
+)
+
+func init() {
+	install.Install(Scheme)
+	// The generic server's own answers (Status, APIVersions, ...).
+	metav1.AddToGroupVersion(Scheme, schema.GroupVersion{Version: "v1"})
+	unversioned := []runtime.Object{
+		&metav1.Status{}, &metav1.APIVersions{}, &metav1.APIGroupList{}, &metav1.APIGroup{}, &metav1.APIResourceList{},
+	}
+	Scheme.AddUnversionedTypes(schema.GroupVersion{Group: "", Version: "v1"}, unversioned...)
+}
+
+// Store is what the API reads usage from.
+type Store interface {
+	Node(name string) (storage.Usage, bool)
+	Pod(key storage.PodKey, buf []storage.ContainerUsage) (storage.PodUsage, bool)
+}
+
+// Install adds metrics.k8s.io v1 and v1beta1, served by the same storage,
+// to the server.
+func Install(server *genericapiserver.GenericAPIServer, nodes *NodeStorage, pods *PodStorage) error {
+	info := genericapiserver.NewDefaultAPIGroupInfo(metrics.GroupName, Scheme, metav1.ParameterCodec, Codecs)
+	resources := map[string]rest.Storage{"nodes": nodes, "pods": pods}
+	info.VersionedResourcesStorageMap[metricsv1.SchemeGroupVersion.Version] = resources
+	info.VersionedResourcesStorageMap[v1beta1.SchemeGroupVersion.Version] = resources
+	return server.InstallAPIGroup(&info)
+}
+
+// Clock is the time source for creation timestamps and freshness.
+type Clock interface{ Now() time.Time }

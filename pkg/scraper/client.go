@@ -1,0 +1,156 @@
+package scraper
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+
+	"github.com/prometheus/common/expfmt"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// ResourceMetricsPathAnnotation on a Node replaces the path scraped on its
+// kubelet, for virtual kubelets and proxies (as in upstream metrics-server).
+const ResourceMetricsPathAnnotation = "metrics.k8s.io/resource-metrics-path"
+
+const defaultResourceMetricsPath = "/metrics/resource"
+
+// acceptHeader asks for the Prometheus text format, the one the decoder reads.
+var acceptHeader = string(expfmt.NewFormat(expfmt.TypeTextPlain))
+
+// ClientConfig says how to reach kubelets.
+type ClientConfig struct {
+	// Scheme is "https", or "http" for completely insecure kubelets.
+	Scheme string
+	// Port is used unless UseNodeStatusPort finds a port in the node status.
+	Port              int
+	UseNodeStatusPort bool
+	// AddressTypes is the order in which node address types are tried.
+	AddressTypes []corev1.NodeAddressType
+	// MaxBodyBytes bounds an answer after decompression.
+	MaxBodyBytes int64
+}
+
+// Client fetches /metrics/resource from kubelets.
+type Client struct {
+	cfg  ClientConfig
+	http *http.Client
+}
+
+// NewClient returns a client that sends its requests through transport,
+// which carries TLS and credentials.
+func NewClient(cfg ClientConfig, transport http.RoundTripper) *Client {
+	return &Client{cfg: cfg, http: &http.Client{Transport: transport}}
+}
+
+// Error kinds, for logs and self-metrics.
+const (
+	ReasonAddress  = "no_address"
+	ReasonTimeout  = "timeout"
+	ReasonConnect  = "connect"
+	ReasonTLS      = "tls"
+	ReasonHTTP     = "http_status"
+	ReasonTooLarge = "too_large"
+	ReasonDecode   = "decode"
+	ReasonOther    = "other"
+)
+
+// ScrapeError is a failed scrape with the reason it failed.
+type ScrapeError struct {
+	Reason string
+	Err    error
+}
+
+func (e *ScrapeError) Error() string { return e.Err.Error() }
+func (e *ScrapeError) Unwrap() error { return e.Err }
+
+// URL returns the address of node's resource metrics.
+func (c *Client) URL(node *corev1.Node) (string, error) {
+	host, err := nodeAddress(node, c.cfg.AddressTypes)
+	if err != nil {
+		return "", err
+	}
+	port := c.cfg.Port
+	if c.cfg.UseNodeStatusPort {
+		if p := node.Status.DaemonEndpoints.KubeletEndpoint.Port; p != 0 {
+			port = int(p)
+		}
+	}
+	path := defaultResourceMetricsPath
+	if p := node.Annotations[ResourceMetricsPathAnnotation]; p != "" {
+		path = p
+	}
+	return c.cfg.Scheme + "://" + net.JoinHostPort(host, strconv.Itoa(port)) + path, nil
+}
+
+// nodeAddress picks the first address of the first preferred type the node has.
+func nodeAddress(node *corev1.Node, types []corev1.NodeAddressType) (string, error) {
+	for _, t := range types {
+		for _, a := range node.Status.Addresses {
+			if a.Type == t && a.Address != "" {
+				return a.Address, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("node %q has no address of the types %v", node.Name, types)
+}
+
+// Fetch reads the answer at url into buf (reset first).
+func (c *Client) Fetch(ctx context.Context, url string, buf *bytes.Buffer) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return &ScrapeError{ReasonOther, err}
+	}
+	req.Header.Set("Accept", acceptHeader)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return &ScrapeError{classify(ctx, err), err}
+	}
+	defer func() { _ = resp.Body.Close() }()
+	buf.Reset()
+	if resp.StatusCode != http.StatusOK {
+		_, _ = io.Copy(buf, io.LimitReader(resp.Body, 256))
+		return &ScrapeError{ReasonHTTP, fmt.Errorf("GET %s: status %q: %q", url, resp.Status, buf.Bytes())}
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "" && expfmt.ResponseFormat(resp.Header).FormatType() != expfmt.TypeTextPlain {
+		return &ScrapeError{ReasonDecode, fmt.Errorf("GET %s: content type %q is not the Prometheus text format", url, ct)}
+	}
+	n, err := buf.ReadFrom(io.LimitReader(resp.Body, c.cfg.MaxBodyBytes+1))
+	if err != nil {
+		return &ScrapeError{classify(ctx, err), fmt.Errorf("GET %s: reading the answer: %w", url, err)}
+	}
+	if n > c.cfg.MaxBodyBytes {
+		return &ScrapeError{ReasonTooLarge, fmt.Errorf("GET %s: answer larger than %d bytes", url, c.cfg.MaxBodyBytes)}
+	}
+	return nil
+}
+
+func classify(ctx context.Context, err error) string {
+	var (
+		verifyErr *tls.CertificateVerificationError
+		alertErr  tls.AlertError
+		headerErr tls.RecordHeaderError
+		hostErr   x509.HostnameError
+		authErr   x509.UnknownAuthorityError
+		certErr   x509.CertificateInvalidError
+	)
+	switch {
+	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
+		return ReasonTimeout
+	case errors.As(err, &verifyErr), errors.As(err, &alertErr), errors.As(err, &headerErr),
+		errors.As(err, &hostErr), errors.As(err, &authErr), errors.As(err, &certErr):
+		return ReasonTLS
+	}
+	var opErr *net.OpError
+	if errors.As(err, &opErr) {
+		return ReasonConnect
+	}
+	return ReasonOther
+}

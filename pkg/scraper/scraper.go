@@ -1,0 +1,204 @@
+// Package scraper fetches /metrics/resource from every selected node's
+// kubelet and decodes the answers into batches for the store.
+package scraper
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+
+	"github.com/kubemetrics/metrics-server/pkg/sample"
+)
+
+// Sink receives each node's batch. It must not keep the batch.
+type Sink interface {
+	Write(node string, b *sample.Batch, scrapeTime time.Time)
+}
+
+// Config wires a Scraper.
+type Config struct {
+	Client *Client
+	// Nodes lists the nodes to scrape (already filtered by the node selector).
+	Nodes func() ([]*corev1.Node, error)
+	Sink  Sink
+	// RequestTimeout bounds each node's request, from connect to last byte.
+	RequestTimeout time.Duration
+	// Concurrency bounds how many nodes are fetched at once, and with it the
+	// memory held by answers in flight.
+	Concurrency int
+	Clock       clock.PassiveClock
+}
+
+// Scraper scrapes all nodes, one round at a time.
+type Scraper struct {
+	cfg Config
+
+	mu    sync.Mutex
+	nodes map[string]*nodeState
+
+	buffers sync.Pool // *work: answer buffer and batch, one per request in flight
+}
+
+// nodeState is what the scraper remembers of a node between rounds.
+type nodeState struct {
+	decoder *Decoder
+	// lastReason is the reason of the last failure, "" after a success; a
+	// failure is logged when the reason changes, not on every round.
+	lastReason string
+}
+
+type work struct {
+	body  bytes.Buffer
+	batch sample.Batch
+}
+
+// New returns a scraper.
+func New(cfg Config) *Scraper {
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 1
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.RealClock{}
+	}
+	return &Scraper{cfg: cfg, nodes: make(map[string]*nodeState), buffers: sync.Pool{New: func() any { return new(work) }}}
+}
+
+// Result summarises one round.
+type Result struct {
+	Nodes, Failed int
+}
+
+// Scrape fetches every node once, writing each success to the sink as soon
+// as it is decoded. It returns when all nodes are done or ctx ends.
+func (s *Scraper) Scrape(ctx context.Context) (Result, error) {
+	nodes, err := s.cfg.Nodes()
+	if err != nil {
+		return Result{}, err
+	}
+	states := s.statesFor(nodes)
+	sem := make(chan struct{}, s.cfg.Concurrency)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	res := Result{Nodes: len(nodes)}
+	for i, node := range nodes {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			mu.Lock()
+			res.Failed += len(nodes) - i
+			mu.Unlock()
+			wg.Wait()
+			return res, ctx.Err()
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := s.scrapeNode(ctx, node, states[i]); err != nil {
+				mu.Lock()
+				res.Failed++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return res, nil
+}
+
+// statesFor returns the state of each node, forgetting nodes no longer listed.
+func (s *Scraper) statesFor(nodes []*corev1.Node) []*nodeState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	states := make([]*nodeState, len(nodes))
+	listed := make(map[string]struct{}, len(nodes))
+	for i, n := range nodes {
+		st := s.nodes[n.Name]
+		if st == nil {
+			st = &nodeState{decoder: NewDecoder()}
+			s.nodes[n.Name] = st
+		}
+		states[i] = st
+		listed[n.Name] = struct{}{}
+	}
+	for name := range s.nodes {
+		if _, ok := listed[name]; !ok {
+			delete(s.nodes, name)
+			forgetNode(name)
+		}
+	}
+	return states
+}
+
+func (s *Scraper) scrapeNode(ctx context.Context, node *corev1.Node, st *nodeState) error {
+	start := s.cfg.Clock.Now()
+	w := s.buffers.Get().(*work)
+	defer s.buffers.Put(w)
+
+	err := s.fetchAndDecode(ctx, node, st, w, start)
+	elapsed := s.cfg.Clock.Since(start)
+	recordRequest(node.Name, start, elapsed, err)
+	s.logOutcome(node, st, err)
+	if err != nil {
+		return err
+	}
+	s.cfg.Sink.Write(node.Name, &w.batch, start)
+	return nil
+}
+
+func (s *Scraper) fetchAndDecode(ctx context.Context, node *corev1.Node, st *nodeState, w *work, start time.Time) error {
+	url, err := s.cfg.Client.URL(node)
+	if err != nil {
+		return &ScrapeError{ReasonAddress, err}
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+	defer cancel()
+	if err := s.cfg.Client.Fetch(ctx, url, &w.body); err != nil {
+		return err
+	}
+	if err := st.decoder.Decode(w.body.Bytes(), start.UnixNano(), &w.batch); err != nil {
+		return &ScrapeError{ReasonDecode, err}
+	}
+	return nil
+}
+
+// logOutcome logs a node's failure once per change of reason, and its
+// recovery. A node that is not Ready is expected to fail and is logged
+// only at higher verbosity.
+func (s *Scraper) logOutcome(node *corev1.Node, st *nodeState, err error) {
+	reason := ""
+	if err != nil {
+		reason = ReasonOther
+		var se *ScrapeError
+		if errors.As(err, &se) {
+			reason = se.Reason
+		}
+	}
+	changed := reason != st.lastReason
+	previous := st.lastReason
+	st.lastReason = reason
+	switch {
+	case err == nil && changed:
+		klog.InfoS("Scraping node succeeds again", "node", klog.KObj(node), "previousReason", previous)
+	case err == nil:
+	case changed && nodeReady(node):
+		klog.ErrorS(err, "Failed to scrape node", "node", klog.KObj(node), "reason", reason)
+	case changed:
+		klog.V(2).InfoS("Failed to scrape node that is not ready", "node", klog.KObj(node), "reason", reason, "err", err)
+	default:
+		klog.V(4).InfoS("Failed to scrape node again", "node", klog.KObj(node), "reason", reason, "err", err)
+	}
+}
+
+func nodeReady(node *corev1.Node) bool {
+	for _, c := range node.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}

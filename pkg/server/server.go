@@ -1,0 +1,177 @@
+// Package server assembles the metrics server: informers, the scrape loop,
+// the store and the generic API server that serves metrics.k8s.io.
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/apiserver/pkg/server/healthz"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/metadata/metadatainformer"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+
+	"github.com/kubemetrics/metrics-server/pkg/scraper"
+	"github.com/kubemetrics/metrics-server/pkg/storage"
+)
+
+// warmupInterval is how soon after the first scrape the server scrapes again
+// while it cannot yet serve every node: a rate needs two points, and waiting a
+// whole resolution for the second one (as upstream does) delays the first
+// `kubectl top` by a minute with the default resolution.
+const warmupInterval = 5 * time.Second
+
+// Server is a runnable metrics server.
+type Server struct {
+	generic     *genericapiserver.GenericAPIServer
+	nodeFactory informers.SharedInformerFactory
+	podFactory  metadatainformer.SharedInformerFactory
+	nodesSynced cache.InformerSynced
+	podsSynced  cache.InformerSynced
+	scraper     *scraper.Scraper
+	store       *storage.Store
+	nodes       func() ([]string, error)
+	resolution  time.Duration
+	clock       clock.WithTicker
+
+	// lastTickStart is the unix nanosecond start of the latest scrape round,
+	// 0 before the first; liveness fails when it is too old.
+	lastTickStart atomic.Int64
+}
+
+// Run starts the informers, waits for them to sync, then scrapes and serves
+// until ctx ends.
+func (s *Server) Run(ctx context.Context) error {
+	s.nodeFactory.Start(ctx.Done())
+	s.podFactory.Start(ctx.Done())
+	// The API is useless without the informers, and upstream does not
+	// listen before they sync either.
+	if !cache.WaitForNamedCacheSync("metrics-server", ctx.Done(), s.nodesSynced, s.podsSynced) {
+		return fmt.Errorf("informers did not sync: %w", ctx.Err())
+	}
+	go s.scrapeLoop(ctx)
+	return s.generic.PrepareRun().RunWithContext(ctx)
+}
+
+// scrapeLoop scrapes at once, then every resolution. Rounds never overlap. It
+// adds warm-up rounds between the first ones until every node can be served.
+func (s *Server) scrapeLoop(ctx context.Context) {
+	ticker := s.clock.NewTicker(s.resolution)
+	defer ticker.Stop()
+	s.tick(ctx)
+	warmup := s.clock.NewTimer(warmupInterval)
+	defer warmup.Stop()
+	warming := 2*warmupInterval < s.resolution
+	for {
+		var warmupC <-chan time.Time
+		if warming {
+			warmupC = warmup.C()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C():
+			warming = false
+			s.tick(ctx)
+		case <-warmupC:
+			s.tick(ctx)
+			if s.allNodesServed() || s.clock.Since(time.Unix(0, s.lastTickStart.Load()))+warmupInterval >= s.resolution {
+				warming = false
+			} else {
+				warmup.Reset(warmupInterval)
+			}
+		}
+	}
+}
+
+func (s *Server) tick(ctx context.Context) {
+	start := s.clock.Now()
+	s.lastTickStart.Store(start.UnixNano())
+	ctx, cancel := context.WithTimeout(ctx, s.resolution)
+	defer cancel()
+	res, err := s.scraper.Scrape(ctx)
+	if err != nil {
+		klog.ErrorS(err, "Scrape round incomplete")
+	}
+	if names, err := s.nodes(); err == nil {
+		listed := make(map[string]bool, len(names))
+		for _, n := range names {
+			listed[n] = true
+		}
+		s.store.Forget(func(node string) bool { return listed[node] })
+	}
+	elapsed := s.clock.Since(start)
+	tickDuration.Observe(elapsed.Seconds())
+	nodes, containers := s.store.Counts()
+	storagePoints.WithLabelValues("node").Set(float64(nodes))
+	storagePoints.WithLabelValues("container").Set(float64(containers))
+	klog.V(2).InfoS("Scrape round finished", "nodes", res.Nodes, "failed", res.Failed, "duration", elapsed,
+		"servableNodes", nodes, "servableContainers", containers)
+}
+
+func (s *Server) allNodesServed() bool {
+	names, err := s.nodes()
+	if err != nil {
+		return false
+	}
+	served, _ := s.store.Counts()
+	return int(served) >= len(names)
+}
+
+// readyzChecks are the readiness checks, with upstream's names.
+func (s *Server) readyzChecks() []healthz.HealthChecker {
+	return []healthz.HealthChecker{
+		healthz.NamedCheck("metric-storage-ready", func(*http.Request) error {
+			if !s.store.Ready() {
+				return fmt.Errorf("no metrics to serve")
+			}
+			return nil
+		}),
+		healthz.NamedCheck("metric-informer-sync", func(*http.Request) error {
+			if !s.nodesSynced() || !s.podsSynced() {
+				return fmt.Errorf("informers not synced")
+			}
+			return nil
+		}),
+	}
+}
+
+func (s *Server) livezChecks() []healthz.HealthChecker {
+	return []healthz.HealthChecker{
+		healthz.NamedCheck("metric-collection-timely", func(*http.Request) error {
+			last := s.lastTickStart.Load()
+			if last == 0 {
+				return nil
+			}
+			if age := s.clock.Since(time.Unix(0, last)); age > s.resolution*3/2 {
+				return fmt.Errorf("last scrape round started %v ago, more than 1.5 × the resolution %v", age.Round(time.Second), s.resolution)
+			}
+			return nil
+		}),
+	}
+}
+
+func (s *Server) healthChecks() []healthz.HealthChecker {
+	return []healthz.HealthChecker{
+		healthz.NamedCheck("metadata-informer-sync", func(*http.Request) error {
+			for _, synced := range s.podFactory.WaitForCacheSync(closedChannel()) {
+				if !synced {
+					return fmt.Errorf("metadata informer not synced")
+				}
+			}
+			return nil
+		}),
+	}
+}
+
+func closedChannel() <-chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}
