@@ -6,8 +6,8 @@ package tools
 
 import (
 	_ "go.etcd.io/etcd/server/v3"
+	_ "k8s.io/kube-openapi/cmd/openapi-gen"
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 	_ "k8s.io/kubernetes/cmd/kubectl"
-	_ "k8s.io/kube-openapi/cmd/openapi-gen"
 )

@@ -183,7 +183,9 @@ func TestPodRate(t *testing.T) {
 
 func TestFailedScrapeKeepsServingUntilStale(t *testing.T) {
 	s, clk := newTestStore()
-	c := func(ts time.Duration, cpu uint64) sample.Container { return ctr("ns", "p", "a", -time.Hour, ts, cpu, 10) }
+	c := func(ts time.Duration, cpu uint64) sample.Container {
+		return ctr("ns", "p", "a", -time.Hour, ts, cpu, 10)
+	}
 	s.Write("node-1", batch(0, 1e9, c(0, 1e9)), t0)
 	s.Write("node-1", batch(15*time.Second, 2e9, c(15*time.Second, 2e9)), t0.Add(15*time.Second))
 	// The scrapes at 30s and 45s fail: nothing is written.
