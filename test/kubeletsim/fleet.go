@@ -1,0 +1,353 @@
+package kubeletsim
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
+)
+
+// Annotations that steer what the simulator reports.
+const (
+	// CPUAnnotation on a pod sets each container's CPU usage in millicores:
+	// "250" for every container, or "app=250,sidecar=10".
+	CPUAnnotation = "kubeletsim.metrics.k8s.io/cpu-millicores"
+	// MemoryAnnotation on a pod sets each container's working set in bytes,
+	// in the same forms (quantities like 64Mi are accepted).
+	MemoryAnnotation = "kubeletsim.metrics.k8s.io/memory"
+	// StartedAnnotation on a pod (RFC 3339) sets when its containers
+	// started; moving it forward simulates a restart: the counters start
+	// from zero again.
+	StartedAnnotation = "kubeletsim.metrics.k8s.io/started-at"
+	// FaultAnnotation on a node makes its kubelet misbehave; see Fault.
+	FaultAnnotation = "kubeletsim.metrics.k8s.io/fault"
+	// SwapAnnotation on a node ("true") adds the swap families.
+	SwapAnnotation = "kubeletsim.metrics.k8s.io/swap"
+)
+
+// Fault is a way a simulated kubelet misbehaves.
+type Fault string
+
+const (
+	FaultNone     Fault = ""
+	FaultSlow     Fault = "slow"      // answers after 3 seconds
+	FaultHang     Fault = "hang"      // never answers
+	FaultError    Fault = "error"     // HTTP 500
+	FaultTruncate Fault = "truncate"  // cuts the answer in the middle of a line
+	FaultGarbage  Fault = "garbage"   // answers with HTML
+	FaultHuge     Fault = "huge"      // an endless answer
+	FaultBadCert  Fault = "bad-cert"  // a serving certificate from an unknown CA
+	FaultScrapeErr Fault = "scrape-error" // resource_scrape_error 1 and no container series
+)
+
+// Default usage of a container without annotations.
+const (
+	DefaultCPUMillicores = 10
+	DefaultMemoryBytes   = 32 << 20
+	nodeOverheadMillis   = 100
+	nodeOverheadMemory   = 512 << 20
+)
+
+// Config describes a fleet.
+type Config struct {
+	// Nodes are the simulated node names; node i listens on BasePort+i.
+	Nodes    []string
+	Address  string
+	BasePort int
+	// ServingCert is presented by every node; BadCert by nodes with the
+	// bad-cert fault.
+	ServingCert, BadCert tls.Certificate
+	// ClientCAs verifies client certificates; Token is the accepted
+	// bearer token. A request needs one of the two.
+	ClientCAs *x509.CertPool
+	Token     string
+	// StatsInterval is how often stats are refreshed: timestamps are
+	// multiples of it, like a kubelet's housekeeping.
+	StatsInterval time.Duration
+	Client        kubernetes.Interface
+	// Schedule binds pods without a node to the fleet's nodes.
+	Schedule bool
+}
+
+// Fleet is a running set of simulated kubelets.
+type Fleet struct {
+	cfg       Config
+	nodeIndex map[string]int
+	pods      cache.Indexer
+	nodes     corelisters.NodeLister
+	synced    []cache.InformerSynced
+	servers   []*http.Server
+
+	mu       sync.Mutex
+	firstRun map[string]time.Time // pod UID → when the fleet first ran it
+}
+
+const byNode = "byNode"
+
+// New prepares a fleet; Run starts it.
+func New(cfg Config) *Fleet {
+	f := &Fleet{cfg: cfg, nodeIndex: make(map[string]int, len(cfg.Nodes)), firstRun: map[string]time.Time{}}
+	for i, n := range cfg.Nodes {
+		f.nodeIndex[n] = i
+	}
+	return f
+}
+
+// Port returns the port of node i.
+func (f *Fleet) Port(i int) int { return f.cfg.BasePort + i }
+
+// Run listens for every node, follows pods and nodes, and serves until ctx
+// ends.
+func (f *Fleet) Run(ctx context.Context) error {
+	factory := informers.NewSharedInformerFactory(f.cfg.Client, 0)
+	podInformer := factory.Core().V1().Pods().Informer()
+	if err := podInformer.AddIndexers(cache.Indexers{byNode: func(obj any) ([]string, error) {
+		return []string{obj.(*corev1.Pod).Spec.NodeName}, nil
+	}}); err != nil {
+		return err
+	}
+	f.pods = podInformer.GetIndexer()
+	f.nodes = factory.Core().V1().Nodes().Lister()
+	f.synced = []cache.InformerSynced{podInformer.HasSynced, factory.Core().V1().Nodes().Informer().HasSynced}
+	pending := f.startPodWorkers(ctx)
+	_, _ = podInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { f.enqueue(pending, obj.(*corev1.Pod)) },
+		UpdateFunc: func(_, obj any) { f.enqueue(pending, obj.(*corev1.Pod)) },
+	})
+	factory.Start(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), f.synced...) {
+		return ctx.Err()
+	}
+
+	tlsConfig := &tls.Config{
+		GetCertificate: f.certificateFor,
+		ClientAuth:     tls.VerifyClientCertIfGiven,
+		ClientCAs:      f.cfg.ClientCAs,
+		NextProtos:     []string{"h2", "http/1.1"},
+	}
+	errs := make(chan error, len(f.cfg.Nodes))
+	for i := range f.cfg.Nodes {
+		l, err := net.Listen("tcp", net.JoinHostPort(f.cfg.Address, strconv.Itoa(f.Port(i))))
+		if err != nil {
+			f.shutdown()
+			return fmt.Errorf("listening for node %s: %w", f.cfg.Nodes[i], err)
+		}
+		srv := &http.Server{Handler: f.handlerFor(i), TLSConfig: tlsConfig, ReadHeaderTimeout: 10 * time.Second,
+			// Failed handshakes are what the bad-cert fault is for.
+			ErrorLog: log.New(io.Discard, "", 0)}
+		f.servers = append(f.servers, srv)
+		go func() { errs <- srv.ServeTLS(l, "", "") }()
+	}
+	klog.InfoS("Kubelet simulator serving", "nodes", len(f.cfg.Nodes), "address", f.cfg.Address,
+		"ports", fmt.Sprintf("%d-%d", f.Port(0), f.Port(len(f.cfg.Nodes)-1)))
+	<-ctx.Done()
+	f.shutdown()
+	return nil
+}
+
+func (f *Fleet) shutdown() {
+	for _, s := range f.servers {
+		_ = s.Close()
+	}
+}
+
+func (f *Fleet) certificateFor(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	if i, ok := f.nodeOfAddr(hello.Conn.LocalAddr()); ok && f.fault(i) == FaultBadCert {
+		return &f.cfg.BadCert, nil
+	}
+	return &f.cfg.ServingCert, nil
+}
+
+func (f *Fleet) nodeOfAddr(addr net.Addr) (int, bool) {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok {
+		return 0, false
+	}
+	i := tcp.Port - f.cfg.BasePort
+	return i, i >= 0 && i < len(f.cfg.Nodes)
+}
+
+func (f *Fleet) node(i int) *corev1.Node {
+	n, err := f.nodes.Get(f.cfg.Nodes[i])
+	if err != nil {
+		return nil
+	}
+	return n
+}
+
+func (f *Fleet) fault(i int) Fault {
+	if n := f.node(i); n != nil {
+		return Fault(n.Annotations[FaultAnnotation])
+	}
+	return FaultNone
+}
+
+func (f *Fleet) authorized(r *http.Request) bool {
+	if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 {
+		return true
+	}
+	return f.cfg.Token != "" && r.Header.Get("Authorization") == "Bearer "+f.cfg.Token
+}
+
+func (f *Fleet) handlerFor(i int) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/metrics/resource", func(w http.ResponseWriter, r *http.Request) {
+		if !f.authorized(r) {
+			http.Error(w, "Unauthorized", http.StatusUnauthorized)
+			return
+		}
+		f.serveResourceMetrics(w, r, i)
+	})
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok")) })
+	return mux
+}
+
+func (f *Fleet) serveResourceMetrics(w http.ResponseWriter, r *http.Request, i int) {
+	fault := f.fault(i)
+	switch fault {
+	case FaultHang:
+		<-r.Context().Done()
+		return
+	case FaultSlow:
+		select {
+		case <-time.After(3 * time.Second):
+		case <-r.Context().Done():
+			return
+		}
+	case FaultError:
+		http.Error(w, "simulated kubelet failure", http.StatusInternalServerError)
+		return
+	case FaultGarbage:
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		_, _ = w.Write([]byte("<html><body>502 Bad Gateway</body></html>\n"))
+		return
+	case FaultHuge:
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		line := []byte("# padding padding padding padding padding padding padding padding padding padding\n")
+		for r.Context().Err() == nil {
+			if _, err := w.Write(bytes.Repeat(line, 1000)); err != nil {
+				return
+			}
+		}
+		return
+	}
+	stats := f.Stats(i, time.Now())
+	if fault == FaultScrapeErr {
+		stats.ScrapeError = true
+		stats.Pods = nil
+	}
+	body := AppendResourceMetrics(nil, stats)
+	if fault == FaultTruncate {
+		body = body[:len(body)*2/3]
+		if body[len(body)-1] == '\n' {
+			body = body[:len(body)-1]
+		}
+	}
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	_, _ = w.Write(body)
+}
+
+// Stats is what node i reports at now: every Running pod bound to it, with
+// counters that grow at exactly the annotated rates since each container
+// started.
+func (f *Fleet) Stats(i int, now time.Time) *NodeStats {
+	at := now.Truncate(f.cfg.StatsInterval)
+	objs, _ := f.pods.ByIndex(byNode, f.cfg.Nodes[i])
+	s := &NodeStats{Time: at, MemoryBytes: nodeOverheadMemory}
+	nodeMillis := uint64(nodeOverheadMillis)
+	if n := f.node(i); n != nil && n.Annotations[SwapAnnotation] == "true" {
+		s.WithSwap = true
+	}
+	for _, obj := range objs {
+		pod := obj.(*corev1.Pod)
+		if pod.Status.Phase != corev1.PodRunning {
+			continue
+		}
+		started := f.startedAt(pod)
+		if !started.Before(at) {
+			continue
+		}
+		ps := PodStats{Namespace: pod.Namespace, Name: pod.Name}
+		for _, c := range pod.Spec.Containers {
+			millis := uint64(annotatedValue(pod.Annotations[CPUAnnotation], c.Name, DefaultCPUMillicores))
+			mem := uint64(annotatedValue(pod.Annotations[MemoryAnnotation], c.Name, DefaultMemoryBytes))
+			cs := ContainerStats{
+				Name:        c.Name,
+				StartTime:   started,
+				Time:        at,
+				CPUNanos:    millis * uint64(at.Sub(started)) / 1000,
+				MemoryBytes: mem,
+			}
+			if s.WithSwap {
+				cs.SwapBytes = mem / 4
+			}
+			ps.Containers = append(ps.Containers, cs)
+			nodeMillis += millis
+			s.MemoryBytes += mem
+		}
+		s.Pods = append(s.Pods, ps)
+	}
+	// The node's counter grows at its pods' rates plus a fixed overhead
+	// since an arbitrary boot, one day before the Unix epoch's anniversary.
+	boot := time.Unix(1_600_000_000, 0)
+	s.CPUNanos = nodeMillis * uint64(at.Sub(boot)) / 1000
+	if s.WithSwap {
+		s.SwapBytes = s.MemoryBytes / 8
+	}
+	SortPods(s.Pods)
+	return s
+}
+
+// startedAt is when the pod's containers started: the annotation, else when
+// the fleet first saw the pod running, whole seconds like a kubelet's.
+func (f *Fleet) startedAt(pod *corev1.Pod) time.Time {
+	if v := pod.Annotations[StartedAnnotation]; v != "" {
+		if t, err := time.Parse(time.RFC3339, v); err == nil {
+			return t
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t, ok := f.firstRun[string(pod.UID)]
+	if !ok {
+		t = time.Now().Truncate(time.Second)
+		f.firstRun[string(pod.UID)] = t
+	}
+	return t
+}
+
+// annotatedValue reads "v" or "name=v,other=w" for container name.
+func annotatedValue(annotation, container string, def int64) int64 {
+	if annotation == "" {
+		return def
+	}
+	for _, part := range strings.Split(annotation, ",") {
+		name, value, found := strings.Cut(part, "=")
+		if !found {
+			value = name
+		} else if strings.TrimSpace(name) != container {
+			continue
+		}
+		if q, err := resource.ParseQuantity(strings.TrimSpace(value)); err == nil {
+			return q.Value()
+		}
+	}
+	return def
+}
