@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kubemetrics/metrics-server/pkg/version"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -17,7 +18,6 @@ import (
 	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/metadata/metadatalister"
 	"k8s.io/client-go/rest"
-	"k8s.io/component-base/version"
 	"k8s.io/utils/clock"
 
 	"github.com/kubemetrics/metrics-server/pkg/api"

@@ -46,14 +46,14 @@ const (
 type Fault string
 
 const (
-	FaultNone     Fault = ""
-	FaultSlow     Fault = "slow"      // answers after 3 seconds
-	FaultHang     Fault = "hang"      // never answers
-	FaultError    Fault = "error"     // HTTP 500
-	FaultTruncate Fault = "truncate"  // cuts the answer in the middle of a line
-	FaultGarbage  Fault = "garbage"   // answers with HTML
-	FaultHuge     Fault = "huge"      // an endless answer
-	FaultBadCert  Fault = "bad-cert"  // a serving certificate from an unknown CA
+	FaultNone      Fault = ""
+	FaultSlow      Fault = "slow"         // answers after 3 seconds
+	FaultHang      Fault = "hang"         // never answers
+	FaultError     Fault = "error"        // HTTP 500
+	FaultTruncate  Fault = "truncate"     // cuts the answer in the middle of a line
+	FaultGarbage   Fault = "garbage"      // answers with HTML
+	FaultHuge      Fault = "huge"         // an endless answer
+	FaultBadCert   Fault = "bad-cert"     // a serving certificate from an unknown CA
 	FaultScrapeErr Fault = "scrape-error" // resource_scrape_error 1 and no container series
 )
 
@@ -305,7 +305,7 @@ func (f *Fleet) Stats(i int, now time.Time) *NodeStats {
 		s.Pods = append(s.Pods, ps)
 	}
 	// The node's counter grows at its pods' rates plus a fixed overhead
-	// since an arbitrary boot, one day before the Unix epoch's anniversary.
+	// since a fixed boot time, so its rate is exact too.
 	boot := time.Unix(1_600_000_000, 0)
 	s.CPUNanos = nodeMillis * uint64(at.Sub(boot)) / 1000
 	if s.WithSwap {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/kubemetrics/metrics-server/pkg/version"
 	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -19,7 +20,6 @@ import (
 	cliflag "k8s.io/component-base/cli/flag"
 	"k8s.io/component-base/logs"
 	logsapi "k8s.io/component-base/logs/api/v1"
-	"k8s.io/component-base/version"
 	netutils "k8s.io/utils/net"
 
 	"github.com/kubemetrics/metrics-server/pkg/api"

@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/kubemetrics/metrics-server/pkg/version"
 	"github.com/spf13/cobra"
 	"k8s.io/apiserver/pkg/util/compatibility"
 	cliflag "k8s.io/component-base/cli/flag"
 	"k8s.io/component-base/term"
-	"k8s.io/component-base/version"
 	"k8s.io/klog/v2"
 )
 

@@ -1,0 +1,96 @@
+package localcluster
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// pki is every certificate the cluster uses. Three authorities, as in a
+// kubeadm cluster: the cluster CA (API clients, including the metrics
+// server's kubelet client certificate), the front-proxy CA (the
+// aggregation layer's client) and the kubelet serving CA; a fourth signs
+// the certificate of kubelets with the bad-cert fault.
+type pki struct {
+	ca, frontProxyCA, kubeletCA *authority
+
+	apiserver, admin, frontProxyClient, kubeletClient leaf
+	kubeletServing, kubeletBadServing                 leaf
+}
+
+func (p *pki) generate(dir string, nodeNames []string) error {
+	var err error
+	if p.ca, err = newAuthority("local-cluster-ca"); err != nil {
+		return err
+	}
+	if p.frontProxyCA, err = newAuthority("local-front-proxy-ca"); err != nil {
+		return err
+	}
+	if p.kubeletCA, err = newAuthority("local-kubelet-ca"); err != nil {
+		return err
+	}
+	strangerCA, err := newAuthority("unknown-ca")
+	if err != nil {
+		return err
+	}
+	loopback := []net.IP{net.IPv4(127, 0, 0, 1)}
+	for _, l := range []struct {
+		into *leaf
+		by   *authority
+		spec leafSpec
+	}{
+		{&p.apiserver, p.ca, leafSpec{commonName: "kube-apiserver", server: true,
+			dnsNames: []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"},
+			ips:      append(loopback, net.IPv4(10, 0, 0, 1))}},
+		{&p.admin, p.ca, leafSpec{commonName: "kubernetes-admin", organizations: []string{"system:masters"}}},
+		{&p.frontProxyClient, p.frontProxyCA, leafSpec{commonName: "front-proxy-client"}},
+		{&p.kubeletClient, p.ca, leafSpec{commonName: "metrics-server-kubelet-client"}},
+		{&p.kubeletServing, p.kubeletCA, leafSpec{commonName: "kubelet", server: true, dnsNames: nodeNames, ips: loopback}},
+		{&p.kubeletBadServing, strangerCA, leafSpec{commonName: "kubelet", server: true, dnsNames: nodeNames, ips: loopback}},
+	} {
+		if *l.into, err = l.by.issue(l.spec); err != nil {
+			return err
+		}
+	}
+	for name, a := range map[string]*authority{"ca": p.ca, "front-proxy-ca": p.frontProxyCA, "kubelet-ca": p.kubeletCA} {
+		if err := os.WriteFile(filepath.Join(dir, name+".crt"), a.pem, 0o644); err != nil {
+			return err
+		}
+	}
+	for name, l := range map[string]leaf{"apiserver": p.apiserver, "front-proxy-client": p.frontProxyClient, "kubelet-client": p.kubeletClient} {
+		if err := l.write(dir, name); err != nil {
+			return err
+		}
+	}
+	private, public, err := serviceAccountKey()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "sa.key"), private, 0o600); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "sa.pub"), public, 0o644)
+}
+
+// clientCAs verifies client certificates signed by the cluster CA, as a
+// kubelet's --client-ca-file does.
+func (p *pki) clientCAs() *x509.CertPool {
+	pool := x509.NewCertPool()
+	pool.AddCert(p.ca.cert)
+	return pool
+}
+
+// adminHTTPClient talks to kube-apiserver as the admin.
+func (p *pki) adminHTTPClient() (*http.Client, error) {
+	cert, err := p.admin.tlsCertificate()
+	if err != nil {
+		return nil, err
+	}
+	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
+		RootCAs: p.clientCAs(), Certificates: []tls.Certificate{cert},
+	}}}, nil
+}
