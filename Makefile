@@ -36,7 +36,7 @@ test: ## Unit tests with the race detector, including the differential and fuzz-
 
 test-e2e: build ## End-to-end tests against a real local control plane.
 	@tools="$$(hack/build-tools.sh | tail -n 1)"; \
-	METRICS_SERVER_TOOLS_DIR_RESOLVED="$$tools" METRICS_SERVER_BINARY="$(CURDIR)/$(BIN)/metrics-server" \
+	E2E_TOOLS_DIR="$$tools" E2E_METRICS_SERVER="$(CURDIR)/$(BIN)/metrics-server" \
 		go test -tags e2e -count=1 -timeout 40m -v ./test/e2e/
 
 fuzz: ## Fuzz the kubelet decoder against expfmt for FUZZTIME (default 60s).

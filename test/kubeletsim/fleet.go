@@ -61,8 +61,9 @@ const (
 const (
 	DefaultCPUMillicores = 10
 	DefaultMemoryBytes   = 32 << 20
-	nodeOverheadMillis   = 100
-	nodeOverheadMemory   = 512 << 20
+	// A node reports its pods' usage plus this overhead.
+	NodeOverheadMillicores = 100
+	NodeOverheadMemory     = 512 << 20
 )
 
 // Config describes a fleet.
@@ -270,8 +271,8 @@ func (f *Fleet) serveResourceMetrics(w http.ResponseWriter, r *http.Request, i i
 func (f *Fleet) Stats(i int, now time.Time) *NodeStats {
 	at := now.Truncate(f.cfg.StatsInterval)
 	objs, _ := f.pods.ByIndex(byNode, f.cfg.Nodes[i])
-	s := &NodeStats{Time: at, MemoryBytes: nodeOverheadMemory}
-	nodeMillis := uint64(nodeOverheadMillis)
+	s := &NodeStats{Time: at, MemoryBytes: NodeOverheadMemory}
+	nodeMillis := uint64(NodeOverheadMillicores)
 	if n := f.node(i); n != nil && n.Annotations[SwapAnnotation] == "true" {
 		s.WithSwap = true
 	}
@@ -286,8 +287,8 @@ func (f *Fleet) Stats(i int, now time.Time) *NodeStats {
 		}
 		ps := PodStats{Namespace: pod.Namespace, Name: pod.Name}
 		for _, c := range pod.Spec.Containers {
-			millis := uint64(annotatedValue(pod.Annotations[CPUAnnotation], c.Name, DefaultCPUMillicores))
-			mem := uint64(annotatedValue(pod.Annotations[MemoryAnnotation], c.Name, DefaultMemoryBytes))
+			m, b := ContainerUsage(pod, c.Name)
+			millis, mem := uint64(m), uint64(b)
 			cs := ContainerStats{
 				Name:        c.Name,
 				StartTime:   started,
@@ -331,6 +332,13 @@ func (f *Fleet) startedAt(pod *corev1.Pod) time.Time {
 		f.firstRun[string(pod.UID)] = t
 	}
 	return t
+}
+
+// ContainerUsage is the usage the fleet reports for a container of a pod:
+// CPU in millicores and working set in bytes.
+func ContainerUsage(pod *corev1.Pod, container string) (millicores, memoryBytes int64) {
+	return annotatedValue(pod.Annotations[CPUAnnotation], container, DefaultCPUMillicores),
+		annotatedValue(pod.Annotations[MemoryAnnotation], container, DefaultMemoryBytes)
 }
 
 // annotatedValue reads "v" or "name=v,other=w" for container name.

@@ -155,6 +155,9 @@ func (c *Cluster) APIServerURL() string {
 	return "https://127.0.0.1:" + strconv.Itoa(c.cfg.PortBase+2)
 }
 
+// CAFile is the cluster CA bundle, for clients of kube-apiserver.
+func (c *Cluster) CAFile() string { return c.path(pkiDir, "ca.crt") }
+
 // LogPath is the log file of a started component.
 func (c *Cluster) LogPath(component string) string { return c.path(logsDir, component+".log") }
 

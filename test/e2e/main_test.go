@@ -1,0 +1,132 @@
+//go:build e2e
+
+// Package e2e tests the metrics server through a real kube-apiserver's
+// aggregation layer, with real kubectl and the real HPA controller, against
+// simulated kubelets. Run with `make test-e2e`.
+package e2e
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/klog/v2"
+	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
+
+	"github.com/kubemetrics/metrics-server/test/localcluster"
+)
+
+const (
+	// Nodes 0-3 are healthy; 4-9 are given faults by TestKubeletFaults.
+	nodeCount  = 10
+	resolution = 10 * time.Second
+	namespace  = "e2e"
+)
+
+var (
+	cluster  *localcluster.Cluster
+	toolsDir string
+	metrics  metricsclient.Interface
+)
+
+func TestMain(m *testing.M) {
+	klog.InitFlags(nil)
+	flag.Parse()
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	toolsDir = os.Getenv("E2E_TOOLS_DIR")
+	binary := os.Getenv("E2E_METRICS_SERVER")
+	if toolsDir == "" || binary == "" {
+		fmt.Fprintln(os.Stderr, "E2E_TOOLS_DIR and E2E_METRICS_SERVER must be set; run `make test-e2e`")
+		return 1
+	}
+	dir, err := os.MkdirTemp("", "metrics-server-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cluster, err = localcluster.Start(ctx, localcluster.Config{
+		Dir: dir, ToolsDir: toolsDir, MetricsServer: binary,
+		Manifests: filepath.Join("..", "..", "manifests", "base"),
+		PortBase:  21000, Nodes: nodeCount,
+		MetricsServerArgs: []string{"--metric-resolution=" + resolution.String(), "--kubelet-request-timeout=5s", "--v=2"},
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "starting the local cluster:", err)
+		dumpLogs(dir)
+		return 1
+	}
+	defer cluster.Stop()
+	if metrics, err = metricsclient.NewForConfig(cluster.Admin); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := createWorkload(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "creating the workload:", err)
+		return 1
+	}
+	code := m.Run()
+	if code != 0 {
+		dumpLogs(dir)
+	} else {
+		os.RemoveAll(dir)
+	}
+	return code
+}
+
+// dumpLogs prints the tail of every component's log, for CI.
+func dumpLogs(dir string) {
+	files, _ := filepath.Glob(filepath.Join(dir, "logs", "*.log"))
+	for _, f := range files {
+		data, _ := os.ReadFile(f)
+		lines := strings.Split(string(data), "\n")
+		if len(lines) > 60 {
+			lines = lines[len(lines)-60:]
+		}
+		fmt.Fprintf(os.Stderr, "\n===== %s (last lines)\n%s\n", f, strings.Join(lines, "\n"))
+	}
+}
+
+// kubectl runs the real kubectl as the cluster admin (or with extra
+// credentials flags) and returns its standard output.
+func kubectl(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(toolsDir, "kubectl"), append([]string{"--kubeconfig=" + cluster.AdminKubeconfig}, args...)...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return string(out), fmt.Errorf("kubectl %s: %w: %s", strings.Join(args, " "), err, stderr.String())
+	}
+	return string(out), nil
+}
+
+// eventually retries check until it passes or timeout ends, then fails
+// with its last error.
+func eventually(t *testing.T, timeout time.Duration, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %v", timeout, err)
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+func listOptions(selector string) metav1.ListOptions { return metav1.ListOptions{LabelSelector: selector} }
