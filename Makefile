@@ -15,13 +15,23 @@ TOOLS_DIR = $(shell hack/build-tools.sh | tail -n 1)
 NODES ?= 3
 PORT_BASE ?= 20000
 
-.PHONY: help build tools run test test-e2e fuzz bench verify manifests clean
+.PHONY: help build image tools run test test-e2e fuzz bench verify manifests clean
 
 help: ## Show the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 build: ## Build the metrics-server binary into _output/bin.
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/metrics-server ./cmd/metrics-server
+
+image: ## Build the container image (needs a Docker engine).
+	docker build --build-arg VERSION=$(VERSION) --build-arg GIT_COMMIT=$(GIT_COMMIT) --build-arg BUILD_DATE=$(BUILD_DATE) \
+		-t $${IMAGE:-ghcr.io/kubemetrics/metrics-server}:$(VERSION) .
+
+manifests: ## Render components.yaml and high-availability.yaml into _output/manifests.
+	@tools="$$(hack/build-tools.sh | tail -n 1)"; mkdir -p _output/manifests; \
+	"$$tools/kubectl" kustomize manifests/overlays/release > _output/manifests/components.yaml; \
+	"$$tools/kubectl" kustomize manifests/overlays/high-availability > _output/manifests/high-availability.yaml; \
+	echo "_output/manifests/components.yaml _output/manifests/high-availability.yaml"
 
 tools: ## Build (once) the pinned kube-apiserver, kube-controller-manager, kubectl and etcd.
 	@hack/build-tools.sh

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -114,12 +115,18 @@ func (c *Config) New() (*Server, error) {
 	gc.OpenAPIConfig.Info.Title, gc.OpenAPIConfig.Info.Version = title, ver
 	gc.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(generatedopenapi.GetOpenAPIDefinitions, openapi.NewDefinitionNamer(api.Scheme))
 	gc.OpenAPIV3Config.Info.Title, gc.OpenAPIV3Config.Info.Version = title, ver
-	gc.AddReadyzChecks(s.readyzChecks()...)
-	gc.AddLivezChecks(s.livezChecks()...)
-	gc.AddHealthChecks(s.healthChecks()...)
 	generic, err := gc.Complete(nil).New("metrics-server", genericapiserver.NewEmptyDelegate())
 	if err != nil {
 		return nil, fmt.Errorf("creating the API server: %w", err)
+	}
+	// Added after New, like upstream, so the verbose probe output lists
+	// them after the generic post-start hooks, in this order.
+	if err := errors.Join(
+		generic.AddReadyzChecks(s.readyzChecks()...),
+		generic.AddLivezChecks(0, s.livezChecks()...),
+		generic.AddHealthChecks(s.healthChecks()...),
+	); err != nil {
+		return nil, fmt.Errorf("adding health checks: %w", err)
 	}
 	podLister := metadatalister.New(podInformer.Informer().GetIndexer(), podsResource)
 	if err := api.Install(generic,

@@ -129,4 +129,6 @@ func eventually(t *testing.T, timeout time.Duration, check func() error) {
 	}
 }
 
-func listOptions(selector string) metav1.ListOptions { return metav1.ListOptions{LabelSelector: selector} }
+func listOptions(selector string) metav1.ListOptions {
+	return metav1.ListOptions{LabelSelector: selector}
+}

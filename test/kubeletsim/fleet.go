@@ -97,16 +97,19 @@ type Fleet struct {
 	servers   []*http.Server
 
 	mu       sync.Mutex
-	firstRun map[string]time.Time // pod UID → when the fleet first ran it
+	firstRun map[string]time.Time    // pod UID → when the fleet first ran it
+	conns    []map[net.Conn]struct{} // open connections of each node
 }
 
 const byNode = "byNode"
 
 // New prepares a fleet; Run starts it.
 func New(cfg Config) *Fleet {
-	f := &Fleet{cfg: cfg, nodeIndex: make(map[string]int, len(cfg.Nodes)), firstRun: map[string]time.Time{}}
+	f := &Fleet{cfg: cfg, nodeIndex: make(map[string]int, len(cfg.Nodes)), firstRun: map[string]time.Time{},
+		conns: make([]map[net.Conn]struct{}, len(cfg.Nodes))}
 	for i, n := range cfg.Nodes {
 		f.nodeIndex[n] = i
+		f.conns[i] = map[net.Conn]struct{}{}
 	}
 	return f
 }
@@ -152,7 +155,7 @@ func (f *Fleet) Run(ctx context.Context) error {
 		}
 		srv := &http.Server{Handler: f.handlerFor(i), TLSConfig: tlsConfig, ReadHeaderTimeout: 10 * time.Second,
 			// Failed handshakes are what the bad-cert fault is for.
-			ErrorLog: log.New(io.Discard, "", 0)}
+			ErrorLog: log.New(io.Discard, "", 0), ConnState: f.trackConn(i)}
 		f.servers = append(f.servers, srv)
 		go func() { errs <- srv.ServeTLS(l, "", "") }()
 	}
@@ -166,6 +169,29 @@ func (f *Fleet) Run(ctx context.Context) error {
 func (f *Fleet) shutdown() {
 	for _, s := range f.servers {
 		_ = s.Close()
+	}
+}
+
+func (f *Fleet) trackConn(i int) func(net.Conn, http.ConnState) {
+	return func(c net.Conn, state http.ConnState) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		switch state {
+		case http.StateNew:
+			f.conns[i][c] = struct{}{}
+		case http.StateClosed, http.StateHijacked:
+			delete(f.conns[i], c)
+		}
+	}
+}
+
+// dropConns closes node i's connections, so its next client handshakes
+// again: how a changed serving certificate reaches kept-alive clients.
+func (f *Fleet) dropConns(i int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for c := range f.conns[i] {
+		_ = c.Close()
 	}
 }
 
@@ -234,6 +260,10 @@ func (f *Fleet) serveResourceMetrics(w http.ResponseWriter, r *http.Request, i i
 		}
 	case FaultError:
 		http.Error(w, "simulated kubelet failure", http.StatusInternalServerError)
+		return
+	case FaultBadCert:
+		// This connection was set up with the good certificate.
+		f.dropConns(i)
 		return
 	case FaultGarbage:
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")

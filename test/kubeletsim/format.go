@@ -86,6 +86,7 @@ func AppendResourceMetrics(dst []byte, s *NodeStats) []byte {
 	for _, f := range families {
 		swapFamily := f.name == "container_swap_limit_bytes" || f.name == "container_swap_usage_bytes" ||
 			f.name == "node_swap_usage_bytes" || f.name == "pod_swap_usage_bytes"
+		familyStart := len(dst)
 		dst = append(dst, "# HELP "...)
 		dst = append(dst, f.name...)
 		dst = append(dst, ' ')
@@ -95,7 +96,9 @@ func AppendResourceMetrics(dst []byte, s *NodeStats) []byte {
 		dst = append(dst, ' ')
 		dst = append(dst, f.typ...)
 		dst = append(dst, '\n')
+		samplesStart := len(dst)
 		if swapFamily && !s.WithSwap {
+			dst = dst[:familyStart]
 			continue
 		}
 		switch f.name {
@@ -137,6 +140,11 @@ func AppendResourceMetrics(dst []byte, s *NodeStats) []byte {
 				v = 1
 			}
 			dst = plainLine(dst, f.name, v, time.Time{})
+		}
+		// Like the kubelet's registry, a family without samples is
+		// left out entirely.
+		if len(dst) == samplesStart {
+			dst = dst[:familyStart]
 		}
 	}
 	return dst

@@ -251,7 +251,7 @@ func (c *Cluster) startControllerManager(ctx context.Context) error {
 		"--kubeconfig="+c.AdminKubeconfig,
 		"--authentication-kubeconfig="+c.AdminKubeconfig, "--authorization-kubeconfig="+c.AdminKubeconfig,
 		"--bind-address=127.0.0.1", "--secure-port=0", "--leader-elect=false",
-		"--controllers=serviceaccount,deployment,replicaset,horizontalpodautoscaling,namespace,garbagecollector",
+		"--controllers=serviceaccount,deployment,replicaset,horizontalpodautoscaling,namespace,garbagecollector,clusterrole-aggregation",
 		"--horizontal-pod-autoscaler-sync-period=5s",
 		"--concurrent-deployment-syncs=10", "--concurrent-replicaset-syncs=10",
 		"--kube-api-qps=200", "--kube-api-burst=400", "--v=1")

@@ -1,0 +1,95 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// TestHPA runs the real HorizontalPodAutoscaler controller against the
+// metrics server: pods using 400m of a 500m request are at 80%, so a 40%
+// target doubles the Deployment, capped at 4 replicas.
+func TestHPA(t *testing.T) {
+	ctx := context.Background()
+	const ns = "e2e-hpa"
+	if err := cluster.EnsureNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	target := int32(40)
+	for _, tc := range []struct {
+		name       string
+		containers []containerSpec
+		metric     autoscalingv2.MetricSpec
+	}{
+		{
+			name:       "resource",
+			containers: []containerSpec{{"main", "400", "64Mi", "500m"}},
+			metric: autoscalingv2.MetricSpec{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{
+				Name: corev1.ResourceCPU, Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: &target}}},
+		},
+		{
+			// The sidecar's 5m of 100m (5%) would average the pod down
+			// to 67%; a ContainerResource target looks at app alone.
+			name:       "container-resource",
+			containers: []containerSpec{{"app", "400", "64Mi", "500m"}, {"sidecar", "5", "8Mi", "100m"}},
+			metric: autoscalingv2.MetricSpec{Type: autoscalingv2.ContainerResourceMetricSourceType, ContainerResource: &autoscalingv2.ContainerResourceMetricSource{
+				Name: corev1.ResourceCPU, Container: "app", Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: &target}}},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := cluster.Client.AppsV1().Deployments(ns).Create(ctx, deployment(ns, tc.name, 2, tc.containers...), metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			min := int32(2)
+			hpa := &autoscalingv2.HorizontalPodAutoscaler{
+				ObjectMeta: metav1.ObjectMeta{Name: tc.name, Namespace: ns},
+				Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+					ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: tc.name},
+					MinReplicas:    &min, MaxReplicas: 4,
+					Metrics: []autoscalingv2.MetricSpec{tc.metric},
+				},
+			}
+			if _, err := cluster.Client.AutoscalingV2().HorizontalPodAutoscalers(ns).Create(ctx, hpa, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, 3*time.Minute, func() error {
+				h, err := cluster.Client.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(ctx, tc.name, metav1.GetOptions{})
+				if err != nil {
+					return err
+				}
+				if len(h.Status.CurrentMetrics) != 1 {
+					return fmt.Errorf("no current metrics yet; conditions %+v", h.Status.Conditions)
+				}
+				m := h.Status.CurrentMetrics[0]
+				var current autoscalingv2.MetricValueStatus
+				switch {
+				case m.Resource != nil:
+					current = m.Resource.Current
+				case m.ContainerResource != nil:
+					current = m.ContainerResource.Current
+				}
+				if current.AverageUtilization == nil || *current.AverageUtilization != 80 {
+					return fmt.Errorf("current metric %+v, want 80%% utilization", current)
+				}
+				if current.AverageValue == nil || current.AverageValue.MilliValue() != 400 {
+					return fmt.Errorf("current average value %v, want 400m", current.AverageValue)
+				}
+				d, err := cluster.Client.AppsV1().Deployments(ns).Get(ctx, tc.name, metav1.GetOptions{})
+				if err != nil {
+					return err
+				}
+				if *d.Spec.Replicas != 4 || h.Status.DesiredReplicas != 4 {
+					return fmt.Errorf("replicas %d, desired %d, want 4", *d.Spec.Replicas, h.Status.DesiredReplicas)
+				}
+				return nil
+			})
+		})
+	}
+}

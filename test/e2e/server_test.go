@@ -1,0 +1,150 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
+	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
+)
+
+// directConfig talks to a metrics server process itself, not through
+// kube-apiserver, as the admin (authenticated by the cluster's client CA).
+func directConfig(port int) *rest.Config {
+	cfg := rest.CopyConfig(cluster.Admin)
+	cfg.Host = "https://127.0.0.1:" + strconv.Itoa(port)
+	cfg.TLSClientConfig.CAData, cfg.TLSClientConfig.Insecure = nil, true
+	return cfg
+}
+
+// direct GETs a path of the main metrics server, anonymously or as admin.
+func direct(t *testing.T, path string, asAdmin bool) (int, string) {
+	t.Helper()
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	if asAdmin {
+		var err error
+		if client, err = rest.HTTPClientFor(directConfig(cluster.MetricsServerPort)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resp, err := client.Get("https://127.0.0.1:" + strconv.Itoa(cluster.MetricsServerPort) + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// TestHealthEndpoints pins the check names and verbose output that
+// upstream's own end-to-end test compares byte for byte.
+func TestHealthEndpoints(t *testing.T) {
+	for _, tc := range []struct{ path, want string }{
+		{"/readyz?verbose", "[+]ping ok\n[+]log ok\n[+]poststarthook/max-in-flight-filter ok\n[+]poststarthook/storage-object-count-tracker-hook ok\n" +
+			"[+]metric-storage-ready ok\n[+]metric-informer-sync ok\n[+]metadata-informer-sync ok\n[+]shutdown ok\nreadyz check passed\n"},
+		{"/livez?verbose", "[+]ping ok\n[+]log ok\n[+]poststarthook/max-in-flight-filter ok\n[+]poststarthook/storage-object-count-tracker-hook ok\n" +
+			"[+]metric-collection-timely ok\n[+]metadata-informer-sync ok\nlivez check passed\n"},
+		{"/healthz?verbose", "[+]ping ok\n[+]log ok\n[+]poststarthook/max-in-flight-filter ok\n[+]poststarthook/storage-object-count-tracker-hook ok\n" +
+			"[+]metadata-informer-sync ok\nhealthz check passed\n"},
+		{"/readyz", "ok"},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			code, body := direct(t, tc.path, false)
+			if code != http.StatusOK || body != tc.want {
+				t.Errorf("anonymous GET %s: %d\n%s\nwant\n%s", tc.path, code, body, tc.want)
+			}
+		})
+	}
+	t.Run("anonymous /metrics is refused", func(t *testing.T) {
+		if code, _ := direct(t, "/metrics", false); code != http.StatusForbidden {
+			t.Errorf("got %d, want 403", code)
+		}
+	})
+}
+
+func TestSelfMetrics(t *testing.T) {
+	code, body := direct(t, "/metrics", true)
+	if code != http.StatusOK {
+		t.Fatalf("GET /metrics: %d", code)
+	}
+	families := map[string]bool{}
+	for _, line := range strings.Split(body, "\n") {
+		if name, ok := strings.CutPrefix(line, "# TYPE metrics_server_"); ok {
+			families["metrics_server_"+strings.Fields(name)[0]] = true
+		}
+	}
+	want := []string{
+		"metrics_server_api_metric_freshness_seconds", "metrics_server_kubelet_last_request_time_seconds",
+		"metrics_server_kubelet_request_duration_seconds", "metrics_server_kubelet_request_total",
+		"metrics_server_manager_tick_duration_seconds", "metrics_server_storage_points",
+	}
+	for _, f := range want {
+		if !families[f] {
+			t.Errorf("family %s missing", f)
+		}
+	}
+	if len(families) != len(want) {
+		t.Errorf("metrics_server_* families %v, want exactly %v", families, want)
+	}
+	for _, s := range []string{`metrics_server_storage_points{type="node"} 10`, `metrics_server_kubelet_request_total{success="true"}`} {
+		if !strings.Contains(body, s) {
+			t.Errorf("/metrics lacks %s", s)
+		}
+	}
+}
+
+// TestNodeSelector runs a second metrics server that skips nodes labelled
+// metrics-server-skip=true, as upstream's test deployment does.
+func TestNodeSelector(t *testing.T) {
+	ctx := context.Background()
+	const skipped = "node-3"
+	patch := []byte(`{"metadata":{"labels":{"metrics-server-skip":"true"}}}`)
+	if _, err := cluster.Client.CoreV1().Nodes().Patch(ctx, skipped, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		unpatch := []byte(`{"metadata":{"labels":{"metrics-server-skip":null}}}`)
+		_, _ = cluster.Client.CoreV1().Nodes().Patch(ctx, skipped, types.MergePatchType, unpatch, metav1.PatchOptions{})
+	})
+	port := cluster.MetricsServerPort + 1
+	p, err := cluster.StartMetricsServer(ctx, "metrics-server-selector", port,
+		"--metric-resolution=10s", "--kubelet-request-timeout=5s", "--node-selector=metrics-server-skip!=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop(10 * time.Second)
+	mc, err := metricsclient.NewForConfig(directConfig(port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, time.Minute, func() error {
+		list, err := mc.MetricsV1beta1().NodeMetricses().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		if len(list.Items) != nodeCount-1 {
+			return fmt.Errorf("%d nodes served, want %d", len(list.Items), nodeCount-1)
+		}
+		for _, n := range list.Items {
+			if n.Name == skipped {
+				return fmt.Errorf("%s served despite the selector", skipped)
+			}
+		}
+		return nil
+	})
+	if _, err := mc.MetricsV1beta1().NodeMetricses().Get(ctx, skipped, metav1.GetOptions{}); err == nil ||
+		!strings.Contains(err.Error(), `nodemetrics.metrics.k8s.io "node-3" not found`) {
+		t.Errorf("GET %s: %v, want nodemetrics not found", skipped, err)
+	}
+}
