@@ -45,10 +45,19 @@ func nodeMetrics(node *corev1.Node, u *storage.Usage, now metav1.Time) metrics.N
 	}
 }
 
+// podMetrics converts a pod's usage. The containers are converted once per
+// scrape and shared by every response until the next (responses are only
+// serialized, never changed), which makes repeated lists cheap.
 func podMetrics(pod *metav1.PartialObjectMetadata, u *storage.PodUsage, now metav1.Time) metrics.PodMetrics {
-	containers := make([]metrics.ContainerMetrics, len(u.Containers))
-	for i := range u.Containers {
-		containers[i] = metrics.ContainerMetrics{Name: u.Containers[i].Name, Usage: resourceList(&u.Containers[i].Usage)}
+	var containers []metrics.ContainerMetrics
+	if v, ok := u.Memo.Load(u.Version); ok {
+		containers = v.([]metrics.ContainerMetrics)
+	} else {
+		containers = make([]metrics.ContainerMetrics, len(u.Containers))
+		for i := range u.Containers {
+			containers[i] = metrics.ContainerMetrics{Name: u.Containers[i].Name, Usage: resourceList(&u.Containers[i].Usage)}
+		}
+		u.Memo.Store(u.Version, containers)
 	}
 	return metrics.PodMetrics{
 		ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace, Labels: pod.Labels, CreationTimestamp: now},

@@ -72,6 +72,7 @@ type podEntry struct {
 	node       *nodeEntry
 	containers []containerEntry // sorted by name
 	gen        uint32
+	memo       Memo
 }
 
 type containerEntry struct {
@@ -332,7 +333,32 @@ type PodUsage struct {
 	Timestamp  int64
 	Window     time.Duration
 	Containers []ContainerUsage
+	// Memo keeps what a reader derives from this usage; it stays valid
+	// while the memo's Version equals the one here.
+	Memo    *Memo
+	Version uint32
 }
+
+// Memo lets a reader keep a value derived from a pod's usage, such as its
+// API object, beside the pod: it is reused until the next scrape of the pod's
+// node and dropped with the pod. Safe for concurrent use.
+type Memo struct{ v atomic.Pointer[memoValue] }
+
+type memoValue struct {
+	version uint32
+	value   any
+}
+
+// Load returns the value stored for version, if any.
+func (m *Memo) Load(version uint32) (any, bool) {
+	if v := m.v.Load(); v != nil && v.version == version {
+		return v.value, true
+	}
+	return nil, false
+}
+
+// Store keeps value for version.
+func (m *Memo) Store(version uint32, value any) { m.v.Store(&memoValue{version, value}) }
 
 func (s *Store) fresh(n *nodeEntry) bool {
 	return s.cfg.StaleAfter <= 0 || s.cfg.Clock.Now().UnixNano()-n.lastWrite <= int64(s.cfg.StaleAfter)
@@ -370,7 +396,7 @@ func (s *Store) Pod(key PodKey, buf []ContainerUsage) (PodUsage, bool) {
 	if n.pods[key] != p || !s.fresh(n) || len(p.containers) == 0 {
 		return PodUsage{}, false
 	}
-	out := PodUsage{Node: n.name, Containers: buf[:0]}
+	out := PodUsage{Node: n.name, Containers: buf[:0], Memo: &p.memo, Version: n.gen}
 	for i := range p.containers {
 		c := &p.containers[i]
 		u, ok := s.rate(c)
