@@ -63,12 +63,7 @@ func (s *PodStorage) List(ctx context.Context, options *metainternalversion.List
 	if err != nil {
 		return nil, errors.NewInternalError(fmt.Errorf("failed reading pods: %w", err))
 	}
-	slices.SortFunc(pods, func(a, b *metav1.PartialObjectMetadata) int {
-		if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Name, b.Name)
-	})
+	sortPods(pods)
 	now := metav1.NewTime(s.clock.Now())
 	fresh := newFreshnessSink(now.Time)
 	list := &metrics.PodMetricsList{Items: make([]metrics.PodMetrics, 0, len(pods))}
@@ -86,6 +81,29 @@ func (s *PodStorage) List(ctx context.Context, options *metainternalversion.List
 		list.Items = append(list.Items, podMetrics(pod, &u, now))
 	}
 	return list, nil
+}
+
+// sortPods orders pods by namespace and name. It sorts a slice of the keys
+// rather than the pointers: comparing through 30,000 pointers to scattered
+// objects costs more in cache misses than the sort itself.
+func sortPods(pods []*metav1.PartialObjectMetadata) {
+	type entry struct {
+		namespace, name string
+		pod             *metav1.PartialObjectMetadata
+	}
+	keys := make([]entry, len(pods))
+	for i, p := range pods {
+		keys[i] = entry{p.Namespace, p.Name, p}
+	}
+	slices.SortFunc(keys, func(a, b entry) int {
+		if c := strings.Compare(a.namespace, b.namespace); c != 0 {
+			return c
+		}
+		return strings.Compare(a.name, b.name)
+	})
+	for i := range keys {
+		pods[i] = keys[i].pod
+	}
 }
 
 // Get returns one pod's metrics.

@@ -72,6 +72,7 @@ type podEntry struct {
 	node       *nodeEntry
 	containers []containerEntry // sorted by name
 	gen        uint32
+	gone       bool // removed from its node; guarded by the node's lock
 	memo       Memo
 }
 
@@ -188,6 +189,7 @@ func (s *Store) Write(node string, b *sample.Batch, scrapeTime time.Time) {
 	for key, p := range n.pods {
 		if p.gen != gen {
 			delete(n.pods, key)
+			p.gone = true
 			removed = append(removed, p)
 			continue
 		}
@@ -393,7 +395,7 @@ func (s *Store) Pod(key PodKey, buf []ContainerUsage) (PodUsage, bool) {
 	n := p.node
 	n.mu.RLock()
 	defer n.mu.RUnlock()
-	if n.pods[key] != p || !s.fresh(n) || len(p.containers) == 0 {
+	if p.gone || !s.fresh(n) || len(p.containers) == 0 {
 		return PodUsage{}, false
 	}
 	out := PodUsage{Node: n.name, Containers: buf[:0], Memo: &p.memo, Version: n.gen}
