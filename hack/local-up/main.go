@@ -59,12 +59,20 @@ func run(cfg localcluster.Config) error {
 		return err
 	}
 	defer cluster.Stop()
+	if err := waitForMetrics(ctx, cluster, cfg.Nodes, 0); err != nil {
+		return err
+	}
+	nodesServed := time.Since(cluster.MetricsServerStarted)
+	demoCreated := time.Now()
 	if err := createDemo(ctx, cluster); err != nil {
 		return err
 	}
-	if err := waitForMetrics(ctx, cluster, cfg.Nodes); err != nil {
+	if err := waitForMetrics(ctx, cluster, cfg.Nodes, 5); err != nil {
 		return err
 	}
+	fmt.Printf(`
+All %d nodes served %s after the metrics server started; the demo pods %s after they were created.
+`, cfg.Nodes, nodesServed.Round(100*time.Millisecond), time.Since(demoCreated).Round(100*time.Millisecond))
 	fmt.Printf(`
 Local cluster up in %s: %d simulated nodes, demo workload in namespace "demo".
 Logs: %s/logs. Try:
@@ -133,8 +141,9 @@ func createDemo(ctx context.Context, c *localcluster.Cluster) error {
 	return nil
 }
 
-// waitForMetrics waits until every node and the five demo pods are served.
-func waitForMetrics(ctx context.Context, c *localcluster.Cluster, nodes int) error {
+// waitForMetrics waits until every node and demoPods pods of namespace demo
+// are served.
+func waitForMetrics(ctx context.Context, c *localcluster.Cluster, nodes, demoPods int) error {
 	mc, err := metricsclient.NewForConfig(c.Admin)
 	if err != nil {
 		return err
@@ -144,13 +153,13 @@ func waitForMetrics(ctx context.Context, c *localcluster.Cluster, nodes int) err
 	for {
 		nm, nerr := mc.MetricsV1beta1().NodeMetricses().List(ctx, metav1.ListOptions{})
 		pm, perr := mc.MetricsV1beta1().PodMetricses("demo").List(ctx, metav1.ListOptions{})
-		if nerr == nil && perr == nil && len(nm.Items) == nodes && len(pm.Items) == 5 {
+		if nerr == nil && perr == nil && len(nm.Items) == nodes && len(pm.Items) == demoPods {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("waiting for metrics of all nodes and demo pods: %w", ctx.Err())
-		case <-time.After(time.Second):
+		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }

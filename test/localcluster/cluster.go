@@ -70,6 +70,8 @@ type Cluster struct {
 	Fleet           *kubeletsim.Fleet
 	// MetricsServerPort is where the metrics server listens (127.0.0.1).
 	MetricsServerPort int
+	// MetricsServerStarted is when the metrics server process started.
+	MetricsServerStarted time.Time
 
 	pki           pki
 	apiserverArgs []string
@@ -378,6 +380,7 @@ func (c *Cluster) startMetricsServer(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
+	c.MetricsServerStarted = time.Now()
 	p, err := c.StartMetricsServer(ctx, "metrics-server", c.MetricsServerPort, c.cfg.MetricsServerArgs...)
 	c.metricsServer = p
 	return err
