@@ -4,6 +4,7 @@
 package api
 
 import (
+	"fmt"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -35,6 +36,29 @@ func init() {
 		&metav1.Status{}, &metav1.APIVersions{}, &metav1.APIGroupList{}, &metav1.APIGroup{}, &metav1.APIResourceList{},
 	}
 	Scheme.AddUnversionedTypes(schema.GroupVersion{Group: "", Version: "v1"}, unversioned...)
+	// Pods may also be selected by node (spec.nodeName), which the scrape
+	// tells; nodes keep the default metadata.name/metadata.namespace.
+	for _, version := range []string{"v1", "v1beta1"} {
+		gvk := schema.GroupVersionKind{Group: metrics.GroupName, Version: version, Kind: "PodMetrics"}
+		if err := Scheme.AddFieldLabelConversionFunc(gvk, podFieldLabel); err != nil {
+			panic(err)
+		}
+	}
+}
+
+// Field selectors a pod list accepts.
+const (
+	fieldName      = "metadata.name"
+	fieldNamespace = "metadata.namespace"
+	fieldNodeName  = "spec.nodeName"
+)
+
+func podFieldLabel(label, value string) (string, string, error) {
+	switch label {
+	case fieldName, fieldNamespace, fieldNodeName:
+		return label, value, nil
+	}
+	return "", "", fmt.Errorf("%q is not a known field selector: only %q, %q, %q", label, fieldName, fieldNamespace, fieldNodeName)
 }
 
 // Store is what the API reads usage from.

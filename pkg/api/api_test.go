@@ -112,6 +112,8 @@ func TestPodList(t *testing.T) {
 		{name: "field selector on name", field: "metadata.name=pod-1-4", want: []string{"ns-1/pod-1-4"}},
 		{name: "field selector on namespace", field: "metadata.namespace=ns-2,metadata.name!=pod-0-2", want: []string{"ns-2/pod-0-5", "ns-2/pod-1-2", "ns-2/pod-1-5"}},
 		{name: "a namespace without pods", namespace: "nothing", want: nil},
+		{name: "field selector on node", namespace: "ns-2", field: "spec.nodeName=node-1", want: []string{"ns-2/pod-1-2", "ns-2/pod-1-5"}},
+		{name: "field selector excluding a node", field: "spec.nodeName!=node-0,metadata.namespace=ns-0", want: []string{"ns-0/pod-1-0", "ns-0/pod-1-3"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -128,6 +130,28 @@ func TestPodList(t *testing.T) {
 				t.Errorf("got %v\nwant %v", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestPodFieldLabels(t *testing.T) {
+	for _, tc := range []struct {
+		version, label string
+		ok             bool
+	}{
+		{"v1beta1", "spec.nodeName", true},
+		{"v1", "spec.nodeName", true},
+		{"v1beta1", "metadata.name", true},
+		{"v1beta1", "status.phase", false},
+	} {
+		gvk := schema.GroupVersionKind{Group: metrics.GroupName, Version: tc.version, Kind: "PodMetrics"}
+		_, _, err := Scheme.ConvertFieldLabel(gvk, tc.label, "x")
+		if (err == nil) != tc.ok {
+			t.Errorf("%s %s: %v, want accepted=%v", tc.version, tc.label, err, tc.ok)
+		}
+	}
+	gvk := schema.GroupVersionKind{Group: metrics.GroupName, Version: "v1beta1", Kind: "NodeMetrics"}
+	if _, _, err := Scheme.ConvertFieldLabel(gvk, "spec.nodeName", "x"); err == nil {
+		t.Error("nodes accept spec.nodeName; want only metadata fields")
 	}
 }
 

@@ -8,8 +8,8 @@ import (
 
 // selectors returns the request's label selector (everything when absent)
 // and field selector (nil when absent). The generic server has already
-// rejected field selectors on fields other than metadata.name and
-// metadata.namespace with 400.
+// rejected field selectors on other fields than metadata.name,
+// metadata.namespace (and spec.nodeName for pods) with 400.
 func selectors(options *metainternalversion.ListOptions) (labels.Selector, fields.Selector) {
 	sel := labels.Everything()
 	var fieldSel fields.Selector
@@ -25,5 +25,9 @@ func selectors(options *metainternalversion.ListOptions) (labels.Selector, field
 }
 
 func objectFields(name, namespace string) fields.Set {
-	return fields.Set{"metadata.name": name, "metadata.namespace": namespace}
+	return fields.Set{fieldName: name, fieldNamespace: namespace}
+}
+
+func podFields(name, namespace, node string) fields.Set {
+	return fields.Set{fieldName: name, fieldNamespace: namespace, fieldNodeName: node}
 }

@@ -69,11 +69,8 @@ func (s *PodStorage) List(ctx context.Context, options *metainternalversion.List
 	list := &metrics.PodMetricsList{Items: make([]metrics.PodMetrics, 0, len(pods))}
 	var buf []storage.ContainerUsage
 	for _, pod := range pods {
-		if fieldSel != nil && !fieldSel.Matches(objectFields(pod.Name, pod.Namespace)) {
-			continue
-		}
 		u, ok := s.store.Pod(storage.PodKey{Namespace: pod.Namespace, Name: pod.Name}, buf)
-		if !ok {
+		if !ok || fieldSel != nil && !fieldSel.Matches(podFields(pod.Name, pod.Namespace, u.Node)) {
 			continue
 		}
 		buf = u.Containers

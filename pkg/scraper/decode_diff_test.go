@@ -254,3 +254,17 @@ func FuzzDecode(f *testing.F) {
 		checkAgainstExpfmt(t, in)
 	})
 }
+
+// BenchmarkDecodeExpfmt is the baseline BenchmarkDecode is compared with:
+// expfmt's TextParser on the same payload.
+func BenchmarkDecodeExpfmt(b *testing.B) {
+	payload := kubeletsim.AppendResourceMetrics(nil, testNode(110, 2, time.Unix(1795367948, 0)))
+	b.SetBytes(int64(len(payload)))
+	b.ReportAllocs()
+	for b.Loop() {
+		parser := expfmt.NewTextParser(model.UTF8Validation)
+		if _, err := parser.TextToMetricFamilies(bytes.NewReader(payload)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

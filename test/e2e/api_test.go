@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -120,7 +121,8 @@ func TestRawQueries(t *testing.T) {
 		{"unknown node", base + "/nodes/nope", 404, `node "nope" not found`},
 		{"unknown pod", base + "/namespaces/e2e/pods/nope", 404, `pods "nope" not found`},
 		{"bad label selector", base + "/namespaces/e2e/pods?labelSelector=a%20in%20(", 400, "unable to parse requirement"},
-		{"unsupported field selector", base + "/nodes?fieldSelector=status.phase%3DRunning", 400, `"status.phase" is not a known field selector`},
+		{"unsupported node field selector", base + "/nodes?fieldSelector=spec.nodeName%3Dnode-0", 400, `"spec.nodeName" is not a known field selector: only "metadata.name", "metadata.namespace"`},
+		{"unsupported pod field selector", base + "/pods?fieldSelector=status.phase%3DRunning", 400, `"status.phase" is not a known field selector: only "metadata.name", "metadata.namespace", "spec.nodeName"`},
 		{"watch", base + "/pods?watch=true", 405, "watch is not supported"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -132,6 +134,38 @@ func TestRawQueries(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("pods by node", func(t *testing.T) {
+		ctx := context.Background()
+		total := 0
+		for i := range nodeCount {
+			node := fmt.Sprintf("node-%d", i)
+			pods, err := cluster.Client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=" + node})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []string
+			for _, p := range pods.Items {
+				want = append(want, p.Name)
+			}
+			sort.Strings(want)
+			pm, err := metrics.MetricsV1beta1().PodMetricses(namespace).List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=" + node})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, p := range pm.Items {
+				got = append(got, p.Name)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("%s: metrics for %v, pods %v", node, got, want)
+			}
+			total += len(got)
+		}
+		if total != workloadPods {
+			t.Errorf("%d pods over all nodes, want %d", total, workloadPods)
+		}
+	})
 
 	t.Run("protobuf", func(t *testing.T) {
 		code, ct, _ := get(t, base+"/namespaces/e2e/pods", "application/vnd.kubernetes.protobuf")
