@@ -15,7 +15,7 @@ TOOLS_DIR = $(shell hack/build-tools.sh | tail -n 1)
 NODES ?= 3
 PORT_BASE ?= 20000
 
-.PHONY: help build image tools run test test-e2e fuzz bench verify manifests clean
+.PHONY: help build image tools run test test-e2e fuzz bench verify manifests lint-chart clean
 
 help: ## Show the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -32,6 +32,11 @@ manifests: ## Render components.yaml and high-availability.yaml into _output/man
 	"$$tools/kubectl" kustomize manifests/overlays/release > _output/manifests/components.yaml; \
 	"$$tools/kubectl" kustomize manifests/overlays/high-availability > _output/manifests/high-availability.yaml; \
 	echo "_output/manifests/components.yaml _output/manifests/high-availability.yaml"
+
+lint-chart: ## helm lint the chart with its default and every ci/ values file.
+	@tools="$$(hack/build-tools.sh | tail -n 1)"; \
+	"$$tools/helm" lint charts/metrics-server; \
+	for v in charts/metrics-server/ci/*.yaml; do "$$tools/helm" lint charts/metrics-server --values "$$v"; done
 
 tools: ## Build (once) the pinned kube-apiserver, kube-controller-manager, kubectl and etcd.
 	@hack/build-tools.sh

@@ -10,6 +10,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kubemetrics/metrics-server/test/kubeletsim"
 )
 
 // table parses kubectl's column output into rows of fields, header first.
@@ -145,4 +150,70 @@ func TestKubectlTopPods(t *testing.T) {
 			t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), want)
 		}
 	})
+}
+
+// TestSwap turns on swap reporting on the node of pod "two": the simulator
+// reports a quarter of each container's working set and an eighth of the
+// node's as swap, and kubectl top --show-swap shows them.
+func TestSwap(t *testing.T) {
+	ctx := context.Background()
+	p, err := cluster.Client.CoreV1().Pods(namespace).Get(ctx, "two", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	node := p.Spec.NodeName
+	setSwap := func(value string) {
+		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%s}}}`, kubeletsim.SwapAnnotation, value)
+		if _, err := cluster.Client.CoreV1().Nodes().Patch(ctx, node, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setSwap(`"true"`)
+	t.Cleanup(func() { setSwap("null") })
+
+	column := func(rows [][]string, name string) int {
+		for i, h := range rows[0] {
+			if h == name {
+				return i
+			}
+		}
+		t.Fatalf("no %s column in %v", name, rows[0])
+		return 0
+	}
+	eventually(t, 4*resolution, func() error {
+		out, err := kubectl(t, "top", "pod", "two", "-n", namespace, "--containers", "--show-swap")
+		if err != nil {
+			return err
+		}
+		rows := table(out)
+		swap := column(rows, "SWAP(bytes)")
+		got := map[string]string{}
+		for _, r := range rows[1:] {
+			got[r[1]] = r[swap]
+		}
+		if got["app"] != "16Mi" || got["sidecar"] != "2Mi" {
+			return fmt.Errorf("swap %v, want app 16Mi and sidecar 2Mi:\n%s", got, out)
+		}
+		_, nodes, err := expectedUsage(ctx)
+		if err != nil {
+			return err
+		}
+		out, err = kubectl(t, "top", "node", node, "--show-swap")
+		if err != nil {
+			return err
+		}
+		rows = table(out)
+		if want := mebis(nodes[node].bytes / 8); rows[1][column(rows, "SWAP(bytes)")] != want {
+			return fmt.Errorf("node swap, want %s:\n%s", want, out)
+		}
+		return nil
+	})
+	// Nodes without swap series show none.
+	out, err := kubectl(t, "get", "--raw", "/apis/metrics.k8s.io/v1beta1/nodes/node-0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if node != "node-0" && strings.Contains(out, "swap") {
+		t.Errorf("node-0 reports swap without swap series: %s", out)
+	}
 }

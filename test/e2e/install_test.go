@@ -1,0 +1,67 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestInstallArtifacts renders every kustomize overlay and every chart
+// values file in charts/metrics-server/ci and applies the result to the
+// cluster with a server-side dry run: the API server validates every object.
+func TestInstallArtifacts(t *testing.T) {
+	root := filepath.Join("..", "..")
+	kubectlBin, helmBin := filepath.Join(toolsDir, "kubectl"), filepath.Join(toolsDir, "helm")
+	render := map[string]*exec.Cmd{}
+	for _, overlay := range []string{"base", "overlays/release", "overlays/high-availability"} {
+		render["kustomize "+overlay] = exec.Command(kubectlBin, "kustomize", filepath.Join(root, "manifests", overlay))
+	}
+	// The NetworkPolicy component on top of the release overlay.
+	withPolicy := t.TempDir()
+	abs, err := filepath.Abs(filepath.Join(root, "manifests"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kustomization := "resources:\n- " + filepath.Join(abs, "overlays", "release") + "\ncomponents:\n- " + filepath.Join(abs, "components", "network-policy") + "\n"
+	if err := os.WriteFile(filepath.Join(withPolicy, "kustomization.yaml"), []byte(kustomization), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	render["kustomize network-policy component"] = exec.Command(kubectlBin, "kustomize", withPolicy)
+	chart := filepath.Join(root, "charts", "metrics-server")
+	values, _ := filepath.Glob(filepath.Join(chart, "ci", "*.yaml"))
+	if len(values) == 0 {
+		t.Fatal("no chart values in charts/metrics-server/ci")
+	}
+	for _, v := range values {
+		render["helm template "+filepath.Base(v)] = exec.Command(helmBin, "template", "metrics-server", chart,
+			"--namespace", "kube-system", "--values", v)
+	}
+	for name, cmd := range render {
+		t.Run(name, func(t *testing.T) {
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("%v: %v", cmd.Args, stderrOf(err))
+			}
+			apply := exec.Command(kubectlBin, "--kubeconfig="+cluster.AdminKubeconfig, "apply", "--dry-run=server", "-f", "-")
+			apply.Stdin = strings.NewReader(string(out))
+			result, err := apply.CombinedOutput()
+			if err != nil {
+				t.Fatalf("server-side dry run: %v\n%s", err, result)
+			}
+			if !strings.Contains(string(result), "deployment.apps/") || !strings.Contains(string(result), "apiservice.apiregistration.k8s.io/v1.metrics.k8s.io") {
+				t.Errorf("a Deployment and the v1 APIService expected:\n%s", result)
+			}
+		})
+	}
+}
+
+func stderrOf(err error) string {
+	if e, ok := err.(*exec.ExitError); ok {
+		return err.Error() + ": " + string(e.Stderr)
+	}
+	return err.Error()
+}
