@@ -45,6 +45,9 @@ type Config struct {
 	StorePoints int
 	// StaleAfter is how long a node that cannot be scraped stays served.
 	StaleAfter time.Duration
+	// MetricsBindAddress, when set, serves /metrics over plain HTTP there,
+	// without authentication or authorization, for Prometheus.
+	MetricsBindAddress string
 
 	Clock clock.WithTicker
 }
@@ -91,6 +94,7 @@ func (c *Config) New() (*Server, error) {
 		store:       store,
 		resolution:  c.MetricResolution,
 		clock:       c.Clock,
+		metricsAddr: c.MetricsBindAddress,
 		scraper: scraper.New(scraper.Config{
 			Client:         scraper.NewClient(c.Kubelet, c.KubeletTransport),
 			Nodes:          selected,

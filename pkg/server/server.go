@@ -4,7 +4,10 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"k8s.io/component-base/metrics/legacyregistry"
+	"net"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -39,6 +42,7 @@ type Server struct {
 	nodes       func() ([]string, error)
 	resolution  time.Duration
 	clock       clock.WithTicker
+	metricsAddr string
 
 	// lastTickStart is the unix nanosecond start of the latest scrape round,
 	// 0 before the first; liveness fails when it is too old.
@@ -55,8 +59,39 @@ func (s *Server) Run(ctx context.Context) error {
 	if !cache.WaitForNamedCacheSync("metrics-server", ctx.Done(), s.nodesSynced, s.podsSynced) {
 		return fmt.Errorf("informers did not sync: %w", ctx.Err())
 	}
+	if s.metricsAddr != "" {
+		if err := s.serveMetrics(ctx); err != nil {
+			return err
+		}
+	}
 	go s.scrapeLoop(ctx)
 	return s.generic.PrepareRun().RunWithContext(ctx)
+}
+
+// serveMetrics serves the self-metrics on their own plain-HTTP listener
+// until ctx ends, so Prometheus can scrape them without apiserver
+// authorization. It fails at once if the address cannot be bound.
+func (s *Server) serveMetrics(ctx context.Context) error {
+	l, err := net.Listen("tcp", s.metricsAddr)
+	if err != nil {
+		return fmt.Errorf("--metrics-bind-address: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", legacyregistry.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+	}()
+	go func() {
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			klog.ErrorS(err, "Serving metrics", "address", s.metricsAddr)
+		}
+	}()
+	klog.InfoS("Serving metrics without authorization", "address", l.Addr().String())
+	return nil
 }
 
 // scrapeLoop scrapes at once, then every resolution. Rounds never overlap. It

@@ -28,6 +28,8 @@ const (
 	nodeCount  = 10
 	resolution = 10 * time.Second
 	namespace  = "e2e"
+	// metricsAddress is the metrics server's plain-HTTP /metrics listener.
+	metricsAddress = "127.0.0.1:21005"
 )
 
 var (
@@ -60,7 +62,8 @@ func run(m *testing.M) int {
 		Dir: dir, ToolsDir: toolsDir, MetricsServer: binary,
 		Manifests: filepath.Join("..", "..", "manifests", "base"),
 		PortBase:  21000, Nodes: nodeCount,
-		MetricsServerArgs: []string{"--metric-resolution=" + resolution.String(), "--kubelet-request-timeout=5s", "--v=2"},
+		MetricsServerArgs: []string{"--metric-resolution=" + resolution.String(), "--kubelet-request-timeout=5s", "--v=2",
+			"--metrics-bind-address=" + metricsAddress},
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting the local cluster:", err)

@@ -102,6 +102,17 @@ func TestSelfMetrics(t *testing.T) {
 			t.Errorf("/metrics lacks %s", s)
 		}
 	}
+
+	// The opt-in plain-HTTP listener needs no credentials.
+	resp, err := http.Get("http://" + metricsAddress + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	plain, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(plain), "# TYPE metrics_server_kubelet_request_total counter") {
+		t.Errorf("--metrics-bind-address: %d\n%.300s", resp.StatusCode, plain)
+	}
 }
 
 // TestNodeSelector runs a second metrics server that skips nodes labelled

@@ -31,8 +31,10 @@ import (
 type Options struct {
 	MetricResolution time.Duration
 	Kubeconfig       string
-	ShowVersion      bool
-	Kubelet          *KubeletClientOptions
+	// MetricsBindAddress is an optional plain-HTTP listener for /metrics.
+	MetricsBindAddress string
+	ShowVersion        bool
+	Kubelet            *KubeletClientOptions
 
 	ServerRun      *genericoptions.ServerRunOptions
 	SecureServing  *genericoptions.SecureServingOptionsWithLoopback
@@ -70,6 +72,7 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 	ms.DurationVar(&o.MetricResolution, "metric-resolution", o.MetricResolution, "The resolution at which metrics-server will retain metrics, must set value at least 10s.")
 	ms.BoolVar(&o.ShowVersion, "version", false, "Show version")
 	ms.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "The path to the kubeconfig used to connect to the Kubernetes API server and the Kubelets (defaults to in-cluster config)")
+	ms.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "The address (ip:port) to serve /metrics on over plain HTTP, without authentication or authorization, e.g. 0.0.0.0:10251. Empty (the default) serves /metrics only on the secure port, authorized like any request.")
 
 	generic := fss.FlagSet("generic")
 	o.ServerRun.AddUniversalFlags(generic)
@@ -92,6 +95,11 @@ func (o *Options) Validate() []error {
 	}
 	if float64(o.MetricResolution)*0.9 < float64(o.Kubelet.RequestTimeout) {
 		errs = append(errs, fmt.Errorf("--metric-resolution (%v) × 0.9 must be at least --kubelet-request-timeout (%v), so a round of scrapes fits in one resolution", o.MetricResolution, o.Kubelet.RequestTimeout))
+	}
+	if o.MetricsBindAddress != "" {
+		if _, _, err := net.SplitHostPort(o.MetricsBindAddress); err != nil {
+			errs = append(errs, fmt.Errorf("--metrics-bind-address %q: %w", o.MetricsBindAddress, err))
+		}
 	}
 	errs = append(errs, o.ServerRun.Validate()...)
 	errs = append(errs, o.SecureServing.Validate()...)
@@ -139,7 +147,8 @@ func (o *Options) ServerConfig() (*server.Config, error) {
 		// Two resolutions: one failed scrape never hides a node, two in a
 		// row do, so a node that is gone stops being reported within
 		// about as long as upstream takes to show a new one.
-		StaleAfter: 2 * o.MetricResolution,
+		StaleAfter:         2 * o.MetricResolution,
+		MetricsBindAddress: o.MetricsBindAddress,
 	}, nil
 }
 
