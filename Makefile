@@ -15,7 +15,7 @@ TOOLS_DIR = $(shell hack/build-tools.sh | tail -n 1)
 NODES ?= 3
 PORT_BASE ?= 20000
 
-.PHONY: help build image tools run test test-e2e fuzz bench verify manifests lint-chart clean
+.PHONY: help build image tools run test test-e2e fuzz bench bench-scale verify manifests lint-chart clean
 
 help: ## Show the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -59,6 +59,11 @@ fuzz: ## Fuzz the kubelet decoder against expfmt for FUZZTIME (default 60s).
 
 bench: ## Micro-benchmarks of the hot paths.
 	go test ./pkg/... -run '^$$' -bench . -benchmem -count $${COUNT:-6}
+
+bench-scale: build ## Whole-process scale benchmark; SCALE_NODES (5000), SCALE_PODS (30), SCALE_CONTAINERS (2).
+	@tools="$$(hack/build-tools.sh | tail -n 1)"; \
+	go run ./hack/bench-scale --tools-dir="$$tools" --metrics-server=$(BIN)/metrics-server \
+		--nodes=$${SCALE_NODES:-5000} --pods-per-node=$${SCALE_PODS:-30} --containers=$${SCALE_CONTAINERS:-2}
 
 verify: ## gofmt and go vet.
 	@test -z "$$(gofmt -l cmd pkg test hack)" || { gofmt -l cmd pkg test hack; exit 1; }

@@ -57,6 +57,9 @@ type Config struct {
 	MetricsServerArgs []string
 	// StatsInterval is the simulated kubelets' housekeeping period.
 	StatsInterval time.Duration
+	// DeferMetricsServer leaves the metrics server to StartMainMetricsServer,
+	// so a benchmark can create its workload first and time the start.
+	DeferMetricsServer bool
 }
 
 // Cluster is a running local cluster.
@@ -128,15 +131,30 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 		{"kube-controller-manager", c.startControllerManager},
 		{"manifests", c.installManifests},
 		{"kubelet simulator", c.startFleet},
-		{"metrics-server", c.startMetricsServer},
-		{"APIServices available", c.waitAPIServicesAvailable},
 	} {
 		if err := step(s.name, s.f); err != nil {
 			return nil, err
 		}
 	}
+	if !cfg.DeferMetricsServer {
+		if err := step("metrics-server", c.StartMainMetricsServer); err != nil {
+			return nil, err
+		}
+	}
 	return c, nil
 }
+
+// StartMainMetricsServer starts the metrics server the APIServices point
+// at and waits until they are available.
+func (c *Cluster) StartMainMetricsServer(ctx context.Context) error {
+	if err := c.startMetricsServer(ctx); err != nil {
+		return err
+	}
+	return c.waitAPIServicesAvailable(ctx)
+}
+
+// MetricsServerPID is the process ID of the main metrics server.
+func (c *Cluster) MetricsServerPID() int { return c.metricsServer.cmd.Process.Pid }
 
 func (c *Cluster) path(elem ...string) string {
 	return filepath.Join(append([]string{c.cfg.Dir}, elem...)...)

@@ -1,0 +1,377 @@
+// Command bench-scale runs the metrics server against a real control plane
+// and N simulated nodes × P pods × C containers, and measures what an
+// operator pays for it: CPU per scrape cycle, memory, scrape-cycle time,
+// time from start to all pods served and API latency under load.
+// `make bench-scale` runs it; see docs/performance.md.
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/klog/v2"
+	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
+
+	"github.com/kubemetrics/metrics-server/test/kubeletsim"
+	"github.com/kubemetrics/metrics-server/test/localcluster"
+)
+
+type benchConfig struct {
+	nodes, podsPerNode, containers, namespaces int
+	resolution                                  time.Duration
+	cycles, clients                             int
+	loadDuration                                time.Duration
+	report                                      string
+}
+
+func main() {
+	var cfg localcluster.Config
+	var b benchConfig
+	flag.StringVar(&cfg.Dir, "dir", "_output/bench-scale", "working folder (emptied at start)")
+	flag.StringVar(&cfg.ToolsDir, "tools-dir", "", "folder with kube-apiserver, kube-controller-manager, kubectl and etcd")
+	flag.StringVar(&cfg.MetricsServer, "metrics-server", "_output/bin/metrics-server", "metrics-server binary")
+	flag.StringVar(&cfg.Manifests, "manifests", "manifests/base", "kustomize folder to install")
+	flag.IntVar(&cfg.PortBase, "port-base", 22000, "first port used")
+	flag.IntVar(&b.nodes, "nodes", 100, "simulated nodes")
+	flag.IntVar(&b.podsPerNode, "pods-per-node", 30, "pods per node")
+	flag.IntVar(&b.containers, "containers", 2, "containers per pod")
+	flag.IntVar(&b.namespaces, "namespaces", 100, "namespaces the pods are spread over")
+	flag.DurationVar(&b.resolution, "metric-resolution", 15*time.Second, "the server's --metric-resolution")
+	flag.IntVar(&b.cycles, "cycles", 10, "scrape cycles measured after warm-up")
+	flag.IntVar(&b.clients, "clients", 100, "concurrent per-namespace list clients in the load phase")
+	flag.DurationVar(&b.loadDuration, "load-duration", 20*time.Second, "length of the load phase")
+	flag.StringVar(&b.report, "report", "docs/performance.md", "markdown file whose scale table gets this run's row (empty: print only)")
+	klog.InitFlags(nil)
+	flag.Parse()
+	cfg.Nodes = b.nodes
+	cfg.NodePrefix = "sim"
+	cfg.DeferMetricsServer = true
+	cfg.MetricsServerArgs = []string{"--metric-resolution=" + b.resolution.String(),
+		"--metrics-bind-address=" + metricsAddr(cfg.PortBase)}
+	if err := run(cfg, b); err != nil {
+		fmt.Fprintln(os.Stderr, "Error:", err)
+		os.Exit(1)
+	}
+}
+
+func metricsAddr(portBase int) string { return "127.0.0.1:" + strconv.Itoa(portBase+5) }
+
+type result struct {
+	cpuMillicores, cpuSecondsPerCycle float64
+	peakRSS, steadyRSS, heapInUse     float64 // MiB
+	cycleSeconds                      float64
+	startToServed                     time.Duration
+	allPods                           []time.Duration
+	perNamespace                      []time.Duration
+}
+
+func run(cfg localcluster.Config, b benchConfig) error {
+	ctx := context.Background()
+	if err := os.RemoveAll(cfg.Dir); err != nil {
+		return err
+	}
+	dir, err := filepath.Abs(cfg.Dir)
+	if err != nil {
+		return err
+	}
+	cfg.Dir = dir
+	c, err := localcluster.Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer c.Stop()
+	total := b.nodes * b.podsPerNode
+	start := time.Now()
+	if err := createPods(ctx, c, b); err != nil {
+		return err
+	}
+	klog.InfoS("Pods running", "pods", total, "duration", time.Since(start).Round(time.Second))
+
+	var r result
+	started := time.Now()
+	if err := c.StartMainMetricsServer(ctx); err != nil {
+		return err
+	}
+	mc, err := metricsclient.NewForConfig(c.Admin)
+	if err != nil {
+		return err
+	}
+	for {
+		list, err := mc.MetricsV1beta1().PodMetricses("").List(ctx, metav1.ListOptions{})
+		if err == nil && len(list.Items) == total {
+			break
+		}
+		if time.Since(started) > 5*time.Minute {
+			return fmt.Errorf("pods not all served after 5 minutes (%v)", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	r.startToServed = time.Since(started)
+	klog.InfoS("All pods served", "after", r.startToServed)
+
+	// Warm-up: one more resolution, then measure whole cycles, serving one
+	// all-pods list per cycle as the targets assume.
+	time.Sleep(b.resolution)
+	pid := c.MetricsServerPID()
+	cpu0, ticks0 := cpuSeconds(pid), tickStats(metricsAddr(cfg.PortBase))
+	wall0 := time.Now()
+	var rss []float64
+	for i := range b.cycles {
+		cycleEnd := wall0.Add(time.Duration(i+1) * b.resolution)
+		t := time.Now()
+		if _, err := mc.MetricsV1beta1().PodMetricses("").List(ctx, metav1.ListOptions{}); err != nil {
+			return err
+		}
+		r.allPods = append(r.allPods, time.Since(t))
+		for time.Now().Before(cycleEnd) {
+			rss = append(rss, rssMiB(pid, "VmRSS"))
+			time.Sleep(time.Second)
+		}
+	}
+	wall := time.Since(wall0).Seconds()
+	cpu := cpuSeconds(pid) - cpu0
+	ticks1 := tickStats(metricsAddr(cfg.PortBase))
+	r.cpuMillicores = cpu / wall * 1000
+	r.cpuSecondsPerCycle = cpu / float64(b.cycles)
+	if n := ticks1.count - ticks0.count; n > 0 {
+		r.cycleSeconds = (ticks1.sum - ticks0.sum) / n
+	}
+	slices.Sort(rss)
+	r.steadyRSS = rss[len(rss)/2]
+	r.heapInUse = gauge(metricsAddr(cfg.PortBase), "go_memstats_heap_inuse_bytes") / (1 << 20)
+
+	r.perNamespace = loadPerNamespace(ctx, mc, b)
+	for range 10 {
+		t := time.Now()
+		if _, err := mc.MetricsV1beta1().PodMetricses("").List(ctx, metav1.ListOptions{}); err != nil {
+			return err
+		}
+		r.allPods = append(r.allPods, time.Since(t))
+	}
+	r.peakRSS = rssMiB(pid, "VmHWM")
+
+	row := fmt.Sprintf("| %d × %d × %d | %s | %.1f m (%.3f m/node) | %.3f s | %.0f MiB (%.3f MiB/node) | %.0f MiB | %.0f MiB | %.2f s | %s | %s / %s | %s / %s |",
+		b.nodes, b.podsPerNode, b.containers, b.resolution, r.cpuMillicores, r.cpuMillicores/float64(b.nodes), r.cpuSecondsPerCycle,
+		r.steadyRSS, r.steadyRSS/float64(b.nodes), r.peakRSS, r.heapInUse, r.cycleSeconds, r.startToServed.Round(100*time.Millisecond),
+		ms(quantile(r.allPods, 0.5)), ms(quantile(r.allPods, 0.99)), ms(quantile(r.perNamespace, 0.5)), ms(quantile(r.perNamespace, 0.99)))
+	fmt.Println(tableHeader)
+	fmt.Println(row)
+	if b.report != "" {
+		return writeRow(b.report, fmt.Sprintf("| %d × %d × %d |", b.nodes, b.podsPerNode, b.containers), row)
+	}
+	return nil
+}
+
+const tableHeader = `| nodes × pods × containers | resolution | CPU (avg) | CPU s / cycle | RSS steady | RSS peak | Go heap in use | scrape cycle | start → all pods served | all-pods list p50 / p99 | per-namespace list p50 / p99 (load) |
+|---|---|---|---|---|---|---|---|---|---|---|`
+
+// createPods spreads the pods over the nodes (bound directly, like a
+// scheduler would) and namespaces, and waits until the simulator has
+// reported them all Running.
+func createPods(ctx context.Context, c *localcluster.Cluster, b benchConfig) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, b.namespaces)
+	sem := make(chan struct{}, 16)
+	for i := range b.namespaces {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := c.EnsureNamespace(ctx, nsName(i)); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+	}
+	total := b.nodes * b.podsPerNode
+	next := atomic.Int64{}
+	var failed atomic.Pointer[error]
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= total || failed.Load() != nil {
+					return
+				}
+				if err := createPod(ctx, c, b, i); err != nil {
+					failed.Store(&err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := failed.Load(); err != nil {
+		return *err
+	}
+	for {
+		list, err := c.Client.CoreV1().Pods("").List(ctx, metav1.ListOptions{ResourceVersion: "0", FieldSelector: "status.phase=Running"})
+		if err != nil {
+			return err
+		}
+		if len(list.Items) >= total {
+			return nil
+		}
+		klog.InfoS("Waiting for pods to run", "running", len(list.Items), "of", total)
+		time.Sleep(5 * time.Second)
+	}
+}
+
+func nsName(i int) string { return fmt.Sprintf("bench-%03d", i) }
+
+func createPod(ctx context.Context, c *localcluster.Cluster, b benchConfig, i int) error {
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("p-%07d", i), Namespace: nsName(i % b.namespaces),
+			Labels:      map[string]string{"app": fmt.Sprintf("app-%d", i%10)},
+			Annotations: map[string]string{kubeletsim.CPUAnnotation: strconv.Itoa(10 + i%90)}},
+		Spec: corev1.PodSpec{NodeName: fmt.Sprintf("sim-%d", i/b.podsPerNode)},
+	}
+	for j := range b.containers {
+		pod.Spec.Containers = append(pod.Spec.Containers, corev1.Container{Name: fmt.Sprintf("c%d", j), Image: "registry.k8s.io/pause:3.10"})
+	}
+	_, err := c.Client.CoreV1().Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{})
+	return err
+}
+
+// loadPerNamespace runs b.clients concurrent clients listing the pods of
+// random namespaces, like many HPAs, and returns every latency.
+func loadPerNamespace(ctx context.Context, mc metricsclient.Interface, b benchConfig) []time.Duration {
+	var mu sync.Mutex
+	var all []time.Duration
+	deadline := time.Now().Add(b.loadDuration)
+	var wg sync.WaitGroup
+	for w := range b.clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			for i := w; time.Now().Before(deadline); i += b.clients {
+				t := time.Now()
+				if _, err := mc.MetricsV1beta1().PodMetricses(nsName(i%b.namespaces)).List(ctx, metav1.ListOptions{}); err != nil {
+					klog.ErrorS(err, "Per-namespace list")
+					continue
+				}
+				mine = append(mine, time.Since(t))
+			}
+			mu.Lock()
+			all = append(all, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return all
+}
+
+func quantile(d []time.Duration, q float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(q*float64(len(s))))]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
+
+// cpuSeconds is the user+system CPU time of a process.
+func cpuSeconds(pid int) float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses.
+	fields := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
+	utime, _ := strconv.ParseFloat(fields[11], 64)
+	stime, _ := strconv.ParseFloat(fields[12], 64)
+	return (utime + stime) / 100 // USER_HZ
+}
+
+// rssMiB reads VmRSS or VmHWM (peak) of a process.
+func rssMiB(pid int, field string) float64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+type histogram struct{ sum, count float64 }
+
+func tickStats(addr string) histogram {
+	return histogram{
+		sum:   gauge(addr, "metrics_server_manager_tick_duration_seconds_sum"),
+		count: gauge(addr, "metrics_server_manager_tick_duration_seconds_count"),
+	}
+}
+
+// gauge reads one unlabelled sample from the server's plain /metrics.
+func gauge(addr, name string) float64 {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return f
+		}
+	}
+	return 0
+}
+
+// writeRow puts row into the scale table of the report, replacing the row
+// of the same size, between the bench-scale markers.
+func writeRow(path, key, row string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	const begin, end = "<!-- bench-scale:begin -->", "<!-- bench-scale:end -->"
+	s := string(data)
+	i, j := strings.Index(s, begin), strings.Index(s, end)
+	if i < 0 || j < i {
+		return fmt.Errorf("%s has no %s … %s section", path, begin, end)
+	}
+	var rows []string
+	for _, line := range strings.Split(strings.TrimSpace(s[i+len(begin):j]), "\n") {
+		if strings.HasPrefix(line, "| ") && !strings.HasPrefix(line, key) && !strings.HasPrefix(line, "| nodes") {
+			rows = append(rows, line)
+		}
+	}
+	rows = append(rows, row)
+	slices.Sort(rows)
+	out := s[:i+len(begin)] + "\n" + tableHeader + "\n" + strings.Join(rows, "\n") + "\n" + s[j:]
+	return os.WriteFile(path, []byte(out), 0o644)
+}
