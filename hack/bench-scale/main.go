@@ -34,7 +34,7 @@ type benchConfig struct {
 	nodes, podsPerNode, containers, namespaces int
 	resolution                                  time.Duration
 	cycles, clients                             int
-	loadDuration                                time.Duration
+	loadDuration, clientInterval                time.Duration
 	report                                      string
 }
 
@@ -54,6 +54,7 @@ func main() {
 	flag.IntVar(&b.cycles, "cycles", 10, "scrape cycles measured after warm-up")
 	flag.IntVar(&b.clients, "clients", 100, "concurrent per-namespace list clients in the load phase")
 	flag.DurationVar(&b.loadDuration, "load-duration", 20*time.Second, "length of the load phase")
+	flag.DurationVar(&b.clientInterval, "client-interval", time.Second, "how often each load client lists (0: back to back)")
 	flag.StringVar(&b.report, "report", "docs/performance.md", "markdown file whose scale table gets this run's row (empty: print only)")
 	klog.InitFlags(nil)
 	flag.Parse()
@@ -255,8 +256,9 @@ func createPod(ctx context.Context, c *localcluster.Cluster, b benchConfig, i in
 	return err
 }
 
-// loadPerNamespace runs b.clients concurrent clients listing the pods of
-// random namespaces, like many HPAs, and returns every latency.
+// loadPerNamespace runs b.clients concurrent clients, each listing the pods
+// of one namespace after another every b.clientInterval, like many HPAs,
+// and returns every latency.
 func loadPerNamespace(ctx context.Context, mc metricsclient.Interface, b benchConfig) []time.Duration {
 	var mu sync.Mutex
 	var all []time.Duration
@@ -274,6 +276,7 @@ func loadPerNamespace(ctx context.Context, mc metricsclient.Interface, b benchCo
 					continue
 				}
 				mine = append(mine, time.Since(t))
+				time.Sleep(b.clientInterval - time.Since(t))
 			}
 			mu.Lock()
 			all = append(all, mine...)

@@ -346,13 +346,17 @@ func (f *Fleet) Stats(i int, now time.Time) *NodeStats {
 	return s
 }
 
-// startedAt is when the pod's containers started: the annotation, else when
-// the fleet first saw the pod running, whole seconds like a kubelet's.
+// startedAt is when the pod's containers started, whole seconds like a
+// kubelet's: the annotation, else the start the fleet reported in the pod's
+// status, else when the fleet first saw the pod running.
 func (f *Fleet) startedAt(pod *corev1.Pod) time.Time {
 	if v := pod.Annotations[StartedAnnotation]; v != "" {
 		if t, err := time.Parse(time.RFC3339, v); err == nil {
 			return t
 		}
+	}
+	if pod.Status.StartTime != nil {
+		return pod.Status.StartTime.Time
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
