@@ -1,0 +1,172 @@
+package scraper
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubemetrics/metrics-server/pkg/sample"
+	"github.com/kubemetrics/metrics-server/test/kubeletsim"
+)
+
+func TestClientURL(t *testing.T) {
+	node := &corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: "n1"},
+		Status: corev1.NodeStatus{
+			Addresses: []corev1.NodeAddress{
+				{Type: corev1.NodeHostName, Address: "n1.local"},
+				{Type: corev1.NodeInternalIP, Address: "10.0.0.7"},
+			},
+			DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: 10555}},
+		},
+	}
+	annotated := node.DeepCopy()
+	annotated.Annotations = map[string]string{ResourceMetricsPathAnnotation: "/proxy/metrics"}
+	tests := []struct {
+		name    string
+		cfg     ClientConfig
+		node    *corev1.Node
+		want    string
+		wantErr bool
+	}{
+		{"preferred type first", ClientConfig{Scheme: "https", Port: 10250, AddressTypes: []corev1.NodeAddressType{corev1.NodeInternalIP, corev1.NodeHostName}},
+			node, "https://10.0.0.7:10250/metrics/resource", false},
+		{"node status port", ClientConfig{Scheme: "https", Port: 10250, UseNodeStatusPort: true, AddressTypes: []corev1.NodeAddressType{corev1.NodeHostName}},
+			node, "https://n1.local:10555/metrics/resource", false},
+		{"path annotation", ClientConfig{Scheme: "https", Port: 10250, AddressTypes: []corev1.NodeAddressType{corev1.NodeInternalIP}},
+			annotated, "https://10.0.0.7:10250/proxy/metrics", false},
+		{"no address of the types", ClientConfig{Scheme: "https", Port: 10250, AddressTypes: []corev1.NodeAddressType{corev1.NodeExternalIP}},
+			node, "", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := NewClient(tc.cfg, http.DefaultTransport).URL(tc.node)
+			if (err != nil) != tc.wantErr || got != tc.want {
+				t.Errorf("URL() = %q, %v; want %q (error %v)", got, err, tc.want, tc.wantErr)
+			}
+		})
+	}
+}
+
+type recordingSink struct {
+	mu      sync.Mutex
+	batches map[string]int // node → containers written
+}
+
+func (s *recordingSink) Write(node string, b *sample.Batch, _ time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.batches[node] = len(b.Containers)
+}
+
+// TestScrapeFaults runs one round against real TLS servers, one per
+// behaviour: good ones are written, each bad one fails with its reason and
+// does not disturb the others.
+func TestScrapeFaults(t *testing.T) {
+	good := kubeletsim.AppendResourceMetrics(nil, &kubeletsim.NodeStats{
+		Time: time.Unix(1_700_000_000, 0), CPUNanos: 1e9, MemoryBytes: 1 << 20,
+		Pods: []kubeletsim.PodStats{{Namespace: "ns", Name: "p", Containers: []kubeletsim.ContainerStats{
+			{Name: "c", StartTime: time.Unix(1_699_999_000, 0), Time: time.Unix(1_700_000_000, 0), CPUNanos: 5e8, MemoryBytes: 1 << 10}}}},
+	})
+	handlers := map[string]http.HandlerFunc{
+		"good": func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("Accept") == "" || !strings.Contains(r.Header.Get("Accept"), "text/plain") {
+				http.Error(w, "no text Accept header", http.StatusNotAcceptable)
+				return
+			}
+			_, _ = w.Write(good)
+		},
+		"status": func(w http.ResponseWriter, r *http.Request) { http.Error(w, "boom", http.StatusInternalServerError) },
+		"garbage": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+			_, _ = w.Write([]byte("<html>\n"))
+		},
+		"protobuf": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited")
+			_, _ = w.Write([]byte{1, 2, 3})
+		},
+		"huge": func(w http.ResponseWriter, r *http.Request) {
+			chunk := []byte(strings.Repeat("# padding\n", 1000))
+			for r.Context().Err() == nil {
+				if _, err := w.Write(chunk); err != nil {
+					return
+				}
+			}
+		},
+		"hang": func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() },
+	}
+	want := map[string]string{"status": ReasonHTTP, "garbage": ReasonDecode, "protobuf": ReasonDecode, "huge": ReasonTooLarge, "hang": ReasonTimeout}
+
+	var nodes []*corev1.Node
+	var transport http.RoundTripper
+	for name, h := range handlers {
+		srv := httptest.NewTLSServer(h)
+		t.Cleanup(srv.Close)
+		transport = srv.Client().Transport // all test servers share one certificate
+		u, _ := url.Parse(srv.URL)
+		port, _ := strconv.Atoi(u.Port())
+		nodes = append(nodes, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: corev1.NodeStatus{
+			Addresses:       []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: u.Hostname()}},
+			DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(port)}},
+			Conditions:      []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}},
+		}})
+	}
+	// A node whose kubelet is gone: nothing listens on its port.
+	closed := httptest.NewTLSServer(http.NotFoundHandler())
+	u, _ := url.Parse(closed.URL)
+	closed.Close()
+	port, _ := strconv.Atoi(u.Port())
+	nodes = append(nodes, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "gone"}, Status: corev1.NodeStatus{
+		Addresses:       []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: u.Hostname()}},
+		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(port)}},
+	}})
+	want["gone"] = ReasonConnect
+
+	sink := &recordingSink{batches: map[string]int{}}
+	client := NewClient(ClientConfig{Scheme: "https", UseNodeStatusPort: true, AddressTypes: []corev1.NodeAddressType{corev1.NodeInternalIP},
+		MaxBodyBytes: 1 << 20}, transport)
+	s := New(Config{
+		Client: client, Nodes: func() ([]*corev1.Node, error) { return nodes, nil }, Sink: sink,
+		RequestTimeout: 500 * time.Millisecond, Concurrency: 3,
+	})
+	res, err := s.Scrape(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Nodes != len(nodes) || res.Failed != len(want) {
+		t.Errorf("result %+v, want %d nodes and %d failures", res, len(nodes), len(want))
+	}
+	if got := sink.batches; len(got) != 1 || got["good"] != 1 {
+		t.Errorf("written %v, want only good with 1 container", got)
+	}
+	for _, n := range nodes {
+		if n.Name == "good" {
+			continue
+		}
+		w := &work{}
+		target, _ := client.URL(n)
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		err := client.Fetch(ctx, target, &w.body)
+		cancel()
+		if err == nil {
+			err = NewDecoder().Decode(w.body.Bytes(), 1, &w.batch)
+			if err != nil {
+				err = &ScrapeError{ReasonDecode, err}
+			}
+		}
+		var se *ScrapeError
+		if !errors.As(err, &se) || se.Reason != want[n.Name] {
+			t.Errorf("%s: %v, want reason %s", n.Name, err, want[n.Name])
+		}
+	}
+}
