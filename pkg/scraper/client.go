@@ -114,7 +114,7 @@ func (c *Client) Fetch(ctx context.Context, url string, buf *bytes.Buffer) error
 		return &ScrapeError{classify(ctx, err), err}
 	}
 	defer func() { _ = resp.Body.Close() }()
-	buf.Reset()
+	buf.Reset() // keeps its capacity
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(buf, io.LimitReader(resp.Body, 256))
 		return &ScrapeError{ReasonHTTP, fmt.Errorf("GET %s: status %q: %q", url, resp.Status, buf.Bytes())}
