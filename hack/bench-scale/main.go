@@ -13,7 +13,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,10 +31,10 @@ import (
 
 type benchConfig struct {
 	nodes, podsPerNode, containers, namespaces int
-	resolution                                  time.Duration
-	cycles, clients                             int
-	loadDuration, clientInterval                time.Duration
-	report                                      string
+	resolution                                 time.Duration
+	cycles, clients                            int
+	loadDuration, clientInterval               time.Duration
+	report                                     string
 }
 
 func main() {
@@ -82,14 +81,6 @@ type result struct {
 
 func run(cfg localcluster.Config, b benchConfig) error {
 	ctx := context.Background()
-	if err := os.RemoveAll(cfg.Dir); err != nil {
-		return err
-	}
-	dir, err := filepath.Abs(cfg.Dir)
-	if err != nil {
-		return err
-	}
-	cfg.Dir = dir
 	c, err := localcluster.Start(ctx, cfg)
 	if err != nil {
 		return err

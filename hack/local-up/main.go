@@ -45,14 +45,6 @@ func main() {
 func run(cfg localcluster.Config) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := os.RemoveAll(cfg.Dir); err != nil {
-		return err
-	}
-	dir, err := filepath.Abs(cfg.Dir)
-	if err != nil {
-		return err
-	}
-	cfg.Dir = dir
 	start := time.Now()
 	cluster, err := localcluster.Start(ctx, cfg)
 	if err != nil {

@@ -36,7 +36,8 @@ import (
 
 // Config says what to run and where.
 type Config struct {
-	// Dir holds certificates, etcd data, kubeconfigs and logs.
+	// Dir holds certificates, etcd data, kubeconfigs and logs; it is
+	// emptied at start.
 	Dir string
 	// ToolsDir holds kube-apiserver, kube-controller-manager, kubectl and
 	// etcd (see hack/build-tools.sh).
@@ -100,6 +101,14 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	if cfg.StatsInterval == 0 {
 		cfg.StatsInterval = time.Second
 	}
+	dir, err := filepath.Abs(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, err
+	}
+	cfg.Dir = dir
 	c := &Cluster{cfg: cfg, MetricsServerPort: cfg.PortBase + 3}
 	defer func() {
 		if err != nil {
