@@ -65,6 +65,8 @@ func podFieldLabel(label, value string) (string, string, error) {
 type Store interface {
 	Node(name string) (storage.Usage, bool)
 	Pod(key storage.PodKey, buf []storage.ContainerUsage) (storage.PodUsage, bool)
+	// Version changes whenever the usage served may have changed.
+	Version() uint64
 }
 
 // Install adds metrics.k8s.io v1 and v1beta1, served by the same storage,

@@ -30,6 +30,7 @@ var t0 = time.Unix(1_700_000_000, 0)
 // containers, with the matching node and pod listers.
 type fixture struct {
 	store *storage.Store
+	clock *clocktesting.FakeClock
 	nodes *NodeStorage
 	pods  *PodStorage
 }
@@ -76,6 +77,7 @@ func newFixture(tb testing.TB, nodes, podsPerNode int, containerNames ...string)
 	podLister := metadatalister.New(podIndexer, schema.GroupVersionResource{Version: "v1", Resource: "pods"})
 	return &fixture{
 		store: store,
+		clock: clk,
 		nodes: NewNodeStorage(store, corelisters.NewNodeLister(nodeIndexer), labels.Everything(), clk),
 		pods:  NewPodStorage(store, podLister, clk),
 	}
@@ -152,6 +154,45 @@ func TestPodFieldLabels(t *testing.T) {
 	gvk := schema.GroupVersionKind{Group: metrics.GroupName, Version: "v1beta1", Kind: "NodeMetrics"}
 	if _, _, err := Scheme.ConvertFieldLabel(gvk, "spec.nodeName", "x"); err == nil {
 		t.Error("nodes accept spec.nodeName; want only metadata fields")
+	}
+}
+
+// TestAllPodsListReuse: an unfiltered all-namespaces list is shared while
+// the store is unchanged within a second, and rebuilt after a write or in
+// the next second.
+func TestAllPodsListReuse(t *testing.T) {
+	f := newFixture(t, 2, 3, "app")
+	all := func() []metrics.PodMetrics {
+		t.Helper()
+		obj, err := f.pods.List(genericapirequest.WithNamespace(context.Background(), ""), &metainternalversion.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return obj.(*metrics.PodMetricsList).Items
+	}
+	first := all()
+	if len(first) != 6 {
+		t.Fatalf("%d pods, want 6", len(first))
+	}
+	if again := all(); &again[0] != &first[0] {
+		t.Error("a second list in the same second and store version was rebuilt")
+	}
+	filtered, err := f.pods.List(genericapirequest.WithNamespace(context.Background(), "ns-0"), &metainternalversion.ListOptions{})
+	if err != nil || len(filtered.(*metrics.PodMetricsList).Items) != 2 {
+		t.Fatalf("namespaced list: %v, %+v", err, filtered)
+	}
+
+	f.clock.Step(time.Second)
+	next := all()
+	if &next[0] == &first[0] || !next[0].CreationTimestamp.Time.Equal(f.clock.Now()) {
+		t.Error("the list was not rebuilt in the next second")
+	}
+
+	// node-1 now reports no pods: its pods leave the list at once.
+	f.store.Write("node-1", &sample.Batch{Node: sample.Point{CPUTime: t0.Add(20 * time.Second).UnixNano(),
+		MemoryTime: t0.Add(20 * time.Second).UnixNano(), CPU: 2e10, Memory: 1 << 30, Fields: sample.HasCPU | sample.HasMemory}}, t0.Add(20*time.Second))
+	if after := all(); len(after) != 3 {
+		t.Errorf("%d pods after node-1 lost its pods, want 3", len(after))
 	}
 }
 
@@ -233,13 +274,24 @@ func TestPodTable(t *testing.T) {
 }
 
 // BenchmarkListAllPods lists 30,000 pods (1,000 nodes × 30 pods × 2
-// containers) across all namespaces, to API objects.
-func BenchmarkListAllPods(b *testing.B) {
+// containers) across all namespaces, to API objects, as repeated lists do
+// between two scrapes.
+func BenchmarkListAllPods(b *testing.B) { benchmarkListAllPods(b, false) }
+
+// BenchmarkListAllPodsNextSecond is such a list in a later second than the
+// previous one, still between scrapes: the list is built again, reusing
+// the containers converted since the scrape.
+func BenchmarkListAllPodsNextSecond(b *testing.B) { benchmarkListAllPods(b, true) }
+
+func benchmarkListAllPods(b *testing.B, rebuild bool) {
 	f := newFixture(b, 1000, 30, "app", "sidecar")
 	ctx := genericapirequest.WithNamespace(context.Background(), "")
 	opts := &metainternalversion.ListOptions{}
 	b.ReportAllocs()
 	for b.Loop() {
+		if rebuild {
+			f.pods.allPods.Store(nil)
+		}
 		obj, err := f.pods.List(ctx, opts)
 		if err != nil {
 			b.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/errors"
@@ -24,6 +25,17 @@ type PodStorage struct {
 	store Store
 	pods  metadatalister.Lister
 	clock Clock
+	// allPods is the last unfiltered all-namespaces list, shared (read
+	// only) by every such request while the store is unchanged, within the
+	// same second: creation timestamps are served with second precision,
+	// and the pod informer may be ahead of it by at most that second.
+	allPods atomic.Pointer[allPodsList]
+}
+
+type allPodsList struct {
+	storeVersion uint64
+	second       int64
+	items        []metrics.PodMetrics
 }
 
 var (
@@ -53,9 +65,22 @@ func (s *PodStorage) NewList() runtime.Object { return &metrics.PodMetricsList{}
 // have metrics, sorted by namespace and name.
 func (s *PodStorage) List(ctx context.Context, options *metainternalversion.ListOptions) (runtime.Object, error) {
 	sel, fieldSel := selectors(options)
+	ns := genericapirequest.NamespaceValue(ctx)
+	now := metav1.NewTime(s.clock.Now())
+	fresh := newFreshnessSink(now.Time)
+	unfiltered := ns == "" && sel.Empty() && fieldSel == nil
+	version := s.store.Version()
+	if unfiltered {
+		if l := s.allPods.Load(); l != nil && l.storeVersion == version && l.second == now.Unix() {
+			for i := range l.items {
+				fresh.observe(l.items[i].Timestamp.UnixNano())
+			}
+			return &metrics.PodMetricsList{Items: l.items}, nil
+		}
+	}
 	var pods []*metav1.PartialObjectMetadata
 	var err error
-	if ns := genericapirequest.NamespaceValue(ctx); ns != "" {
+	if ns != "" {
 		pods, err = s.pods.Namespace(ns).List(sel)
 	} else {
 		pods, err = s.pods.List(sel)
@@ -64,8 +89,6 @@ func (s *PodStorage) List(ctx context.Context, options *metainternalversion.List
 		return nil, errors.NewInternalError(fmt.Errorf("failed reading pods: %w", err))
 	}
 	sortPods(pods)
-	now := metav1.NewTime(s.clock.Now())
-	fresh := newFreshnessSink(now.Time)
 	list := &metrics.PodMetricsList{Items: make([]metrics.PodMetrics, 0, len(pods))}
 	var buf []storage.ContainerUsage
 	for _, pod := range pods {
@@ -76,6 +99,9 @@ func (s *PodStorage) List(ctx context.Context, options *metainternalversion.List
 		buf = u.Containers
 		fresh.observe(u.Timestamp)
 		list.Items = append(list.Items, podMetrics(pod, &u, now))
+	}
+	if unfiltered {
+		s.allPods.Store(&allPodsList{storeVersion: version, second: now.Unix(), items: list.Items})
 	}
 	return list, nil
 }

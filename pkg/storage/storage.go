@@ -52,7 +52,14 @@ type Store struct {
 
 	servableNodes      atomic.Int64
 	servableContainers atomic.Int64
+	// version counts changes, so readers can tell a result they derived
+	// from the store is still current.
+	version atomic.Uint64
 }
+
+// Version changes whenever what the store serves may have changed, other
+// than by the passing of time (staleness).
+func (s *Store) Version() uint64 { return s.version.Load() }
 
 type nodeEntry struct {
 	name string
@@ -196,6 +203,7 @@ func (s *Store) Write(node string, b *sample.Batch, scrapeTime time.Time) {
 		p.containers = slices.DeleteFunc(p.containers, func(c containerEntry) bool { return c.gen != gen })
 	}
 	n.lastWrite = scrapeTime.UnixNano()
+	s.version.Add(1)
 	s.recount(n)
 	n.mu.Unlock()
 
@@ -274,6 +282,7 @@ func (s *Store) recount(n *nodeEntry) {
 func (s *Store) Forget(keep func(node string) bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.version.Add(1)
 	for name, n := range s.nodes {
 		if keep(name) {
 			continue

@@ -26,7 +26,16 @@ func TestInstallArtifacts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kustomization := "resources:\n- " + filepath.Join(abs, "overlays", "release") + "\ncomponents:\n- " + filepath.Join(abs, "components", "network-policy") + "\n"
+	// kustomize takes only relative paths to other kustomizations.
+	release, err := filepath.Rel(withPolicy, filepath.Join(abs, "overlays", "release"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	component, err := filepath.Rel(withPolicy, filepath.Join(abs, "components", "network-policy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kustomization := "resources:\n- " + release + "\ncomponents:\n- " + component + "\n"
 	if err := os.WriteFile(filepath.Join(withPolicy, "kustomization.yaml"), []byte(kustomization), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +55,9 @@ func TestInstallArtifacts(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%v: %v", cmd.Args, stderrOf(err))
 			}
-			apply := exec.Command(kubectlBin, "--kubeconfig="+cluster.AdminKubeconfig, "apply", "--dry-run=server", "-f", "-")
+			// Server-side, as the cluster's own install: the same field
+			// manager, so fields a variant leaves out are dropped.
+			apply := exec.Command(kubectlBin, "--kubeconfig="+cluster.AdminKubeconfig, "apply", "--server-side", "--force-conflicts", "--dry-run=server", "-f", "-")
 			apply.Stdin = strings.NewReader(string(out))
 			result, err := apply.CombinedOutput()
 			if err != nil {

@@ -132,7 +132,10 @@ func (f *Fleet) RegisterNodes(ctx context.Context, client kubernetes.Interface, 
 				},
 				Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady",
 					LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now()}},
-				NodeInfo: corev1.NodeSystemInfo{KubeletVersion: "v1.37.2", OperatingSystem: "linux", Architecture: "amd64"},
+				// Swap capacity, as a kubelet on a node with swap reports it;
+				// kubectl top --show-swap needs it for every node it shows.
+				NodeInfo: corev1.NodeSystemInfo{KubeletVersion: "v1.37.2", OperatingSystem: "linux", Architecture: "amd64",
+					Swap: &corev1.NodeSwapStatus{Capacity: new(int64(8 << 30))}},
 			},
 		}
 		node.Status.Allocatable = node.Status.Capacity
