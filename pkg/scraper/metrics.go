@@ -42,10 +42,24 @@ var (
 		Help:           "Failed scrapes of kubelets by reason: no_address, timeout, connect, tls, http_status, too_large, decode, other",
 		StabilityLevel: metrics.ALPHA,
 	}, []string{"reason"})
+	scrapesSkipped = metrics.NewCounter(&metrics.CounterOpts{
+		Namespace:      "resource_metrics",
+		Subsystem:      "scraper",
+		Name:           "backoff_skips_total",
+		Help:           "Scrapes skipped because the node failed repeatedly and is backed off",
+		StabilityLevel: metrics.ALPHA,
+	})
+	nodesBackedOff = metrics.NewGauge(&metrics.GaugeOpts{
+		Namespace:      "resource_metrics",
+		Subsystem:      "scraper",
+		Name:           "nodes_backed_off",
+		Help:           "Nodes currently backed off after repeated failures",
+		StabilityLevel: metrics.ALPHA,
+	})
 )
 
 func init() {
-	legacyregistry.MustRegister(requestDuration, requestTotal, lastRequestTime, scrapeFailures)
+	legacyregistry.MustRegister(requestDuration, requestTotal, lastRequestTime, scrapeFailures, scrapesSkipped, nodesBackedOff)
 }
 
 func recordRequest(node string, start time.Time, elapsed time.Duration, err error) {

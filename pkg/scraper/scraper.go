@@ -54,6 +54,25 @@ type nodeState struct {
 	// lastSize is the size of the node's last answer: the buffer is grown to
 	// it before reading, so reading does not double the buffer past it.
 	lastSize int
+	// failures counts consecutive failed scrapes; skip is how many more
+	// rounds the node sits out (see backoffRounds).
+	failures, skip int
+}
+
+// Backoff for nodes that fail round after round (virtual kubelets without
+// /metrics/resource, half-dead nodes): after failuresBeforeBackoff failures
+// in a row the node sits out 1, 2, 4, then at most maxSkippedRounds rounds
+// between attempts. Its points go stale meanwhile, as they would anyway.
+const (
+	failuresBeforeBackoff = 3
+	maxSkippedRounds      = 8
+)
+
+func backoffRounds(failures int) int {
+	if failures < failuresBeforeBackoff {
+		return 0
+	}
+	return min(1<<min(failures-failuresBeforeBackoff, 3), maxSkippedRounds)
 }
 
 type work struct {
@@ -75,6 +94,8 @@ func New(cfg Config) *Scraper {
 // Result summarises one round.
 type Result struct {
 	Nodes, Failed int
+	// Skipped nodes were backed off after repeated failures.
+	Skipped int
 }
 
 // Scrape fetches every node once, writing each success to the sink as soon
@@ -89,7 +110,20 @@ func (s *Scraper) Scrape(ctx context.Context) (Result, error) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	res := Result{Nodes: len(nodes)}
+	backedOff := 0
+	for _, st := range states {
+		if st.skip > 0 {
+			backedOff++
+		}
+	}
+	nodesBackedOff.Set(float64(backedOff))
 	for i, node := range nodes {
+		if st := states[i]; st.skip > 0 {
+			st.skip--
+			scrapesSkipped.Inc()
+			res.Skipped++
+			continue
+		}
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
@@ -186,8 +220,8 @@ func (s *Scraper) fetchAndDecode(ctx context.Context, node *corev1.Node, st *nod
 }
 
 // logOutcome logs a node's failure once per change of reason, and its
-// recovery. A node that is not Ready is expected to fail and is logged
-// only at higher verbosity.
+// recovery, and backs off a node that keeps failing. A node that is not
+// Ready is expected to fail: it is logged as information, not as an error.
 func (s *Scraper) logOutcome(node *corev1.Node, st *nodeState, err error) {
 	reason := ""
 	if err != nil {
@@ -200,6 +234,15 @@ func (s *Scraper) logOutcome(node *corev1.Node, st *nodeState, err error) {
 	changed := reason != st.lastReason
 	previous := st.lastReason
 	st.lastReason = reason
+	if err == nil {
+		st.failures = 0
+	} else {
+		st.failures++
+		st.skip = backoffRounds(st.failures)
+		if st.failures == failuresBeforeBackoff {
+			klog.InfoS("Backing off a node that keeps failing", "node", klog.KObj(node), "reason", reason, "failures", st.failures)
+		}
+	}
 	switch {
 	case err == nil && changed:
 		klog.InfoS("Scraping node succeeds again", "node", klog.KObj(node), "previousReason", previous)
@@ -207,7 +250,9 @@ func (s *Scraper) logOutcome(node *corev1.Node, st *nodeState, err error) {
 	case changed && nodeReady(node):
 		klog.ErrorS(err, "Failed to scrape node", "node", klog.KObj(node), "reason", reason)
 	case changed:
-		klog.V(2).InfoS("Failed to scrape node that is not ready", "node", klog.KObj(node), "reason", reason, "err", err)
+		// Expected of a node that is not Ready: not an error, but still
+		// said once at default verbosity.
+		klog.InfoS("Failed to scrape node that is not ready", "node", klog.KObj(node), "reason", reason, "err", err)
 	default:
 		klog.V(4).InfoS("Failed to scrape node again", "node", klog.KObj(node), "reason", reason, "err", err)
 	}

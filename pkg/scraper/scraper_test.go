@@ -3,6 +3,7 @@ package scraper
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -168,5 +169,74 @@ func TestScrapeFaults(t *testing.T) {
 		if !errors.As(err, &se) || se.Reason != want[n.Name] {
 			t.Errorf("%s: %v, want reason %s", n.Name, err, want[n.Name])
 		}
+	}
+}
+
+// TestBackoff: a node that keeps failing is tried in rounds 1, 2, 3, then
+// sits out 1, 2, 4, 8, 8 rounds between attempts; one success ends it.
+func TestBackoff(t *testing.T) {
+	var mu sync.Mutex
+	requests, failing := 0, true
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		requests++
+		if failing {
+			http.Error(w, "no", http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		_, _ = w.Write([]byte("node_cpu_usage_seconds_total 1 1700000000000\nnode_memory_working_set_bytes 1 1700000000000\n"))
+	}))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	port, _ := strconv.Atoi(u.Port())
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "virtual"}, Status: corev1.NodeStatus{
+		Addresses:       []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: u.Hostname()}},
+		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(port)}},
+	}}
+	s := New(Config{
+		Client: NewClient(ClientConfig{Scheme: "https", UseNodeStatusPort: true, AddressTypes: []corev1.NodeAddressType{corev1.NodeInternalIP},
+			MaxBodyBytes: 1 << 20}, srv.Client().Transport),
+		Nodes: func() ([]*corev1.Node, error) { return []*corev1.Node{node}, nil },
+		Sink:  &recordingSink{batches: map[string]int{}}, RequestTimeout: time.Second, Concurrency: 1,
+	})
+	var attempted []int
+	for round := 1; round <= 30; round++ {
+		mu.Lock()
+		before := requests
+		mu.Unlock()
+		if _, err := s.Scrape(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		if requests > before {
+			attempted = append(attempted, round)
+		}
+		mu.Unlock()
+	}
+	// Failures 1-3 in rounds 1-3; then skips of 1, 2, 4, 8, 8 rounds.
+	want := []int{1, 2, 3, 5, 8, 13, 22}
+	if fmt.Sprint(attempted) != fmt.Sprint(want) {
+		t.Fatalf("attempts in rounds %v, want %v", attempted, want)
+	}
+
+	mu.Lock()
+	failing = false
+	mu.Unlock()
+	for range maxSkippedRounds + 1 {
+		if _, err := s.Scrape(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	before := requests
+	mu.Unlock()
+	res, _ := s.Scrape(context.Background())
+	mu.Lock()
+	after := requests
+	mu.Unlock()
+	if after != before+1 || res.Skipped != 0 {
+		t.Errorf("after a success the node is scraped every round; requests %d → %d, result %+v", before, after, res)
 	}
 }
