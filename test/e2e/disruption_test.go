@@ -71,7 +71,9 @@ func TestKubeletFaults(t *testing.T) {
 		for node := range faults {
 			setFault(node, kubeletsim.FaultNone)
 		}
-		eventually(t, 4*resolution, func() error {
+		// Backed-off nodes sit out up to two rounds before their next
+		// attempt, then need two points.
+		eventually(t, 8*resolution, func() error {
 			list, err := metrics.MetricsV1beta1().NodeMetricses().List(ctx, metav1.ListOptions{})
 			if err != nil {
 				return err
