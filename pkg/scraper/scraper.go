@@ -32,7 +32,12 @@ type Config struct {
 	// Concurrency bounds how many nodes are fetched at once, and with it the
 	// memory held by answers in flight.
 	Concurrency int
-	Clock       clock.PassiveClock
+	// StaggerPerNode spreads the starts of a round's requests evenly over
+	// StaggerPerNode × nodes, at most MaxStagger, as upstream does (8 ms,
+	// 4 s), so kubelets and the network see no burst. Zero starts all at
+	// once (bounded by Concurrency).
+	StaggerPerNode, MaxStagger time.Duration
+	Clock                      clock.PassiveClock
 }
 
 // Scraper scrapes all nodes, one round at a time.
@@ -117,12 +122,24 @@ func (s *Scraper) Scrape(ctx context.Context) (Result, error) {
 		}
 	}
 	nodesBackedOff.Set(float64(backedOff))
+	window := min(s.cfg.StaggerPerNode*time.Duration(len(nodes)), s.cfg.MaxStagger)
+	roundStart := time.Now()
 	for i, node := range nodes {
 		if st := states[i]; st.skip > 0 {
 			st.skip--
 			scrapesSkipped.Inc()
 			res.Skipped++
 			continue
+		}
+		if window > 0 {
+			at := roundStart.Add(window * time.Duration(i) / time.Duration(len(nodes)))
+			if err := sleepUntil(ctx, at); err != nil {
+				mu.Lock()
+				res.Failed += len(nodes) - i
+				mu.Unlock()
+				wg.Wait()
+				return res, err
+			}
 		}
 		select {
 		case sem <- struct{}{}:
@@ -145,6 +162,21 @@ func (s *Scraper) Scrape(ctx context.Context) (Result, error) {
 	}
 	wg.Wait()
 	return res, nil
+}
+
+func sleepUntil(ctx context.Context, at time.Time) error {
+	d := time.Until(at)
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // statesFor returns the state of each node, forgetting nodes no longer listed.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -238,5 +239,50 @@ func TestBackoff(t *testing.T) {
 	mu.Unlock()
 	if after != before+1 || res.Skipped != 0 {
 		t.Errorf("after a success the node is scraped every round; requests %d → %d, result %+v", before, after, res)
+	}
+}
+
+// TestStagger: the requests of a round start spread over StaggerPerNode ×
+// nodes, not all at once. Only lower bounds are checked: sleeping can be
+// late, never early.
+func TestStagger(t *testing.T) {
+	var mu sync.Mutex
+	var arrivals []time.Time
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		arrivals = append(arrivals, time.Now())
+		mu.Unlock()
+		http.Error(w, "no", http.StatusNotFound)
+	}))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	port, _ := strconv.Atoi(u.Port())
+	var nodes []*corev1.Node
+	for i := range 5 {
+		nodes = append(nodes, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n" + strconv.Itoa(i)}, Status: corev1.NodeStatus{
+			Addresses:       []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: u.Hostname()}},
+			DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(port)}},
+		}})
+	}
+	s := New(Config{
+		Client: NewClient(ClientConfig{Scheme: "https", UseNodeStatusPort: true, AddressTypes: []corev1.NodeAddressType{corev1.NodeInternalIP},
+			MaxBodyBytes: 1 << 20}, srv.Client().Transport),
+		Nodes: func() ([]*corev1.Node, error) { return nodes, nil },
+		Sink:  &recordingSink{batches: map[string]int{}}, RequestTimeout: time.Second, Concurrency: 5,
+		StaggerPerNode: 40 * time.Millisecond, MaxStagger: time.Second,
+	})
+	start := time.Now()
+	if _, err := s.Scrape(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(arrivals) != 5 {
+		t.Fatalf("%d requests, want 5", len(arrivals))
+	}
+	slices.SortFunc(arrivals, func(a, b time.Time) int { return a.Compare(b) })
+	// Node i starts no earlier than i × 200ms / 5.
+	for i, at := range arrivals {
+		if earliest := time.Duration(i) * 40 * time.Millisecond; at.Sub(start) < earliest {
+			t.Errorf("request %d after %v, want at least %v", i, at.Sub(start), earliest)
+		}
 	}
 }

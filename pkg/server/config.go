@@ -101,6 +101,8 @@ func (c *Config) New() (*Server, error) {
 			Sink:           store,
 			RequestTimeout: c.KubeletRequestTimeout,
 			Concurrency:    c.ScrapeConcurrency,
+			StaggerPerNode: 8 * time.Millisecond,
+			MaxStagger:     4 * time.Second,
 			Clock:          c.Clock,
 		}),
 		nodes: func() ([]string, error) {
