@@ -146,7 +146,7 @@ func (s *Server) tick(ctx context.Context) {
 	nodes, containers := s.store.Counts()
 	storagePoints.WithLabelValues("node").Set(float64(nodes))
 	storagePoints.WithLabelValues("container").Set(float64(containers))
-	klog.V(2).InfoS("Scrape round finished", "nodes", res.Nodes, "failed", res.Failed, "duration", elapsed,
+	klog.V(2).InfoS("Scrape round finished", "nodes", res.Nodes, "failed", res.Failed, "skipped", res.Skipped, "duration", elapsed,
 		"servableNodes", nodes, "servableContainers", containers)
 }
 
