@@ -104,8 +104,9 @@ type Result struct {
 }
 
 // Scrape fetches every node once, writing each success to the sink as soon
-// as it is decoded. It returns when all nodes are done or ctx ends.
-func (s *Scraper) Scrape(ctx context.Context) (Result, error) {
+// as it is decoded. It returns when all nodes are done or ctx ends. With
+// stagger, the requests' starts are spread (Config.StaggerPerNode).
+func (s *Scraper) Scrape(ctx context.Context, stagger bool) (Result, error) {
 	nodes, err := s.cfg.Nodes()
 	if err != nil {
 		return Result{}, err
@@ -122,7 +123,10 @@ func (s *Scraper) Scrape(ctx context.Context) (Result, error) {
 		}
 	}
 	nodesBackedOff.Set(float64(backedOff))
-	window := min(s.cfg.StaggerPerNode*time.Duration(len(nodes)), s.cfg.MaxStagger)
+	var window time.Duration
+	if stagger {
+		window = min(s.cfg.StaggerPerNode*time.Duration(len(nodes)), s.cfg.MaxStagger)
+	}
 	roundStart := time.Now()
 	for i, node := range nodes {
 		if st := states[i]; st.skip > 0 {

@@ -141,7 +141,7 @@ func TestScrapeFaults(t *testing.T) {
 		Client: client, Nodes: func() ([]*corev1.Node, error) { return nodes, nil }, Sink: sink,
 		RequestTimeout: 500 * time.Millisecond, Concurrency: 3,
 	})
-	res, err := s.Scrape(context.Background())
+	res, err := s.Scrape(context.Background(), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +207,7 @@ func TestBackoff(t *testing.T) {
 		mu.Lock()
 		before := requests
 		mu.Unlock()
-		if _, err := s.Scrape(context.Background()); err != nil {
+		if _, err := s.Scrape(context.Background(), true); err != nil {
 			t.Fatal(err)
 		}
 		mu.Lock()
@@ -226,14 +226,14 @@ func TestBackoff(t *testing.T) {
 	failing = false
 	mu.Unlock()
 	for range maxSkippedRounds + 1 {
-		if _, err := s.Scrape(context.Background()); err != nil {
+		if _, err := s.Scrape(context.Background(), true); err != nil {
 			t.Fatal(err)
 		}
 	}
 	mu.Lock()
 	before := requests
 	mu.Unlock()
-	res, _ := s.Scrape(context.Background())
+	res, _ := s.Scrape(context.Background(), true)
 	mu.Lock()
 	after := requests
 	mu.Unlock()
@@ -272,7 +272,7 @@ func TestStagger(t *testing.T) {
 		StaggerPerNode: 40 * time.Millisecond, MaxStagger: time.Second,
 	})
 	start := time.Now()
-	if _, err := s.Scrape(context.Background()); err != nil {
+	if _, err := s.Scrape(context.Background(), true); err != nil {
 		t.Fatal(err)
 	}
 	if len(arrivals) != 5 {

@@ -96,10 +96,12 @@ func (s *Server) serveMetrics(ctx context.Context) error {
 
 // scrapeLoop scrapes at once, then every resolution. Rounds never overlap. It
 // adds warm-up rounds between the first ones until every node can be served.
+// Regular rounds stagger their requests; the first and the warm-up rounds
+// do not, since they exist to serve metrics soon after start.
 func (s *Server) scrapeLoop(ctx context.Context) {
 	ticker := s.clock.NewTicker(s.resolution)
 	defer ticker.Stop()
-	s.tick(ctx)
+	s.tick(ctx, false)
 	warmup := s.clock.NewTimer(warmupInterval)
 	defer warmup.Stop()
 	warming := 2*warmupInterval < s.resolution
@@ -113,9 +115,9 @@ func (s *Server) scrapeLoop(ctx context.Context) {
 			return
 		case <-ticker.C():
 			warming = false
-			s.tick(ctx)
+			s.tick(ctx, true)
 		case <-warmupC:
-			s.tick(ctx)
+			s.tick(ctx, false)
 			if s.allNodesServed() || s.clock.Since(time.Unix(0, s.lastTickStart.Load()))+warmupInterval >= s.resolution {
 				warming = false
 			} else {
@@ -125,12 +127,12 @@ func (s *Server) scrapeLoop(ctx context.Context) {
 	}
 }
 
-func (s *Server) tick(ctx context.Context) {
+func (s *Server) tick(ctx context.Context, stagger bool) {
 	start := s.clock.Now()
 	s.lastTickStart.Store(start.UnixNano())
 	ctx, cancel := context.WithTimeout(ctx, s.resolution)
 	defer cancel()
-	res, err := s.scraper.Scrape(ctx)
+	res, err := s.scraper.Scrape(ctx, stagger)
 	if err != nil {
 		klog.ErrorS(err, "Scrape round incomplete")
 	}
