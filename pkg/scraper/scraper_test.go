@@ -242,9 +242,9 @@ func TestBackoff(t *testing.T) {
 	}
 }
 
-// TestStagger: the requests of a round start spread over StaggerPerNode ×
-// nodes, not all at once. Only lower bounds are checked: sleeping can be
-// late, never early.
+// TestStagger: the requests of a round start in waves spread over
+// StaggerPerNode × nodes, not all at once. Only lower bounds are checked:
+// sleeping can be late, never early.
 func TestStagger(t *testing.T) {
 	var mu sync.Mutex
 	var arrivals []time.Time
@@ -258,7 +258,7 @@ func TestStagger(t *testing.T) {
 	u, _ := url.Parse(srv.URL)
 	port, _ := strconv.Atoi(u.Port())
 	var nodes []*corev1.Node
-	for i := range 5 {
+	for i := range 16 {
 		nodes = append(nodes, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n" + strconv.Itoa(i)}, Status: corev1.NodeStatus{
 			Addresses:       []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: u.Hostname()}},
 			DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(port)}},
@@ -268,20 +268,21 @@ func TestStagger(t *testing.T) {
 		Client: NewClient(ClientConfig{Scheme: "https", UseNodeStatusPort: true, AddressTypes: []corev1.NodeAddressType{corev1.NodeInternalIP},
 			MaxBodyBytes: 1 << 20}, srv.Client().Transport),
 		Nodes: func() ([]*corev1.Node, error) { return nodes, nil },
-		Sink:  &recordingSink{batches: map[string]int{}}, RequestTimeout: time.Second, Concurrency: 5,
-		StaggerPerNode: 40 * time.Millisecond, MaxStagger: time.Second,
+		Sink:  &recordingSink{batches: map[string]int{}}, RequestTimeout: time.Second, Concurrency: 16,
+		StaggerPerNode: 20 * time.Millisecond, MaxStagger: time.Second,
 	})
 	start := time.Now()
 	if _, err := s.Scrape(context.Background(), true); err != nil {
 		t.Fatal(err)
 	}
-	if len(arrivals) != 5 {
-		t.Fatalf("%d requests, want 5", len(arrivals))
+	if len(arrivals) != 16 {
+		t.Fatalf("%d requests, want 16", len(arrivals))
 	}
 	slices.SortFunc(arrivals, func(a, b time.Time) int { return a.Compare(b) })
-	// Node i starts no earlier than i × 200ms / 5.
+	// A window of 16 × 20 ms in 8 waves of 2 nodes: request i starts no
+	// earlier than wave i/2 × 40 ms.
 	for i, at := range arrivals {
-		if earliest := time.Duration(i) * 40 * time.Millisecond; at.Sub(start) < earliest {
+		if earliest := time.Duration(i/2) * 40 * time.Millisecond; at.Sub(start) < earliest {
 			t.Errorf("request %d after %v, want at least %v", i, at.Sub(start), earliest)
 		}
 	}
