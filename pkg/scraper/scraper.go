@@ -135,28 +135,16 @@ func (s *Scraper) Scrape(ctx context.Context, stagger bool) (Result, error) {
 			res.Skipped++
 			continue
 		}
-		if window > 0 {
-			// In staggerGroups waves rather than one start per node: a
-			// wave's requests share the process's wake-ups, which costs
-			// half the CPU of spreading every request on its own.
-			wave := i * staggerGroups / len(nodes)
-			at := roundStart.Add(window * time.Duration(wave) / staggerGroups)
-			if err := sleepUntil(ctx, at); err != nil {
-				mu.Lock()
-				res.Failed += len(nodes) - i
-				mu.Unlock()
-				wg.Wait()
-				return res, err
-			}
-		}
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
+		// In staggerGroups waves rather than one start per node: a wave's
+		// requests share the process's wake-ups, which costs half the CPU
+		// of spreading every request on its own.
+		wave := i * staggerGroups / len(nodes)
+		if err := waitTurn(ctx, sem, roundStart.Add(window*time.Duration(wave)/staggerGroups)); err != nil {
 			mu.Lock()
 			res.Failed += len(nodes) - i
 			mu.Unlock()
 			wg.Wait()
-			return res, ctx.Err()
+			return res, err
 		}
 		wg.Add(1)
 		go func() {
@@ -174,15 +162,19 @@ func (s *Scraper) Scrape(ctx context.Context, stagger bool) (Result, error) {
 
 const staggerGroups = 8
 
-func sleepUntil(ctx context.Context, at time.Time) error {
-	d := time.Until(at)
-	if d <= 0 {
-		return nil
+// waitTurn waits until at, then for a free slot in sem; ctx ends either.
+func waitTurn(ctx context.Context, sem chan<- struct{}, at time.Time) error {
+	if d := time.Until(at); d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
 	select {
-	case <-t.C:
+	case sem <- struct{}{}:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
