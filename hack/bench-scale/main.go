@@ -40,11 +40,7 @@ type benchConfig struct {
 func main() {
 	var cfg localcluster.Config
 	var b benchConfig
-	flag.StringVar(&cfg.Dir, "dir", "_output/bench-scale", "working folder (emptied at start)")
-	flag.StringVar(&cfg.ToolsDir, "tools-dir", "", "folder with kube-apiserver, kube-controller-manager, kubectl and etcd")
-	flag.StringVar(&cfg.MetricsServer, "metrics-server", "_output/bin/metrics-server", "metrics-server binary")
-	flag.StringVar(&cfg.Manifests, "manifests", "manifests/base", "kustomize folder to install")
-	flag.IntVar(&cfg.PortBase, "port-base", 22000, "first port used")
+	cfg.AddFlags(flag.CommandLine, "_output/bench-scale", 22000)
 	flag.IntVar(&b.nodes, "nodes", 100, "simulated nodes")
 	flag.IntVar(&b.podsPerNode, "pods-per-node", 30, "pods per node")
 	flag.IntVar(&b.containers, "containers", 2, "containers per pod")

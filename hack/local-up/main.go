@@ -27,11 +27,7 @@ import (
 
 func main() {
 	var cfg localcluster.Config
-	flag.StringVar(&cfg.Dir, "dir", "_output/local-up", "folder for certificates, data, kubeconfigs and logs (emptied at start)")
-	flag.StringVar(&cfg.ToolsDir, "tools-dir", "", "folder with kube-apiserver, kube-controller-manager, kubectl and etcd")
-	flag.StringVar(&cfg.MetricsServer, "metrics-server", "_output/bin/metrics-server", "metrics-server binary")
-	flag.StringVar(&cfg.Manifests, "manifests", "manifests/base", "kustomize folder to install")
-	flag.IntVar(&cfg.PortBase, "port-base", 20000, "first port used (see README)")
+	cfg.AddFlags(flag.CommandLine, "_output/local-up", 20000)
 	flag.IntVar(&cfg.Nodes, "nodes", 3, "simulated nodes")
 	klog.InitFlags(nil)
 	flag.Parse()

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -61,6 +62,16 @@ type Config struct {
 	// DeferMetricsServer leaves the metrics server to StartMainMetricsServer,
 	// so a benchmark can create its workload first and time the start.
 	DeferMetricsServer bool
+}
+
+// AddFlags binds the flags every command that runs a cluster shares: where
+// its files, tools, binary and manifests are, and its ports.
+func (c *Config) AddFlags(fs *flag.FlagSet, dir string, portBase int) {
+	fs.StringVar(&c.Dir, "dir", dir, "folder for certificates, data, kubeconfigs and logs (emptied at start)")
+	fs.StringVar(&c.ToolsDir, "tools-dir", "", "folder with kube-apiserver, kube-controller-manager, kubectl and etcd")
+	fs.StringVar(&c.MetricsServer, "metrics-server", "_output/bin/metrics-server", "metrics-server binary")
+	fs.StringVar(&c.Manifests, "manifests", "manifests/base", "kustomize folder to install")
+	fs.IntVar(&c.PortBase, "port-base", portBase, "first port used (see README)")
 }
 
 // Cluster is a running local cluster.
