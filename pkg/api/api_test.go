@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -158,8 +159,8 @@ func TestPodFieldLabels(t *testing.T) {
 }
 
 // TestAllPodsListReuse: an unfiltered all-namespaces list is shared while
-// the store is unchanged within a second, and rebuilt after a write or in
-// the next second.
+// the store is unchanged, restamped in a later second, rebuilt after a
+// write, and not kept once no one holds it.
 func TestAllPodsListReuse(t *testing.T) {
 	f := newFixture(t, 2, 3, "app")
 	all := func() []metrics.PodMetrics {
@@ -185,7 +186,20 @@ func TestAllPodsListReuse(t *testing.T) {
 	f.clock.Step(time.Second)
 	next := all()
 	if &next[0] == &first[0] || !next[0].CreationTimestamp.Time.Equal(f.clock.Now()) {
-		t.Error("the list was not rebuilt in the next second")
+		t.Error("the list was not restamped in the next second")
+	}
+	converted := &first[0].Containers[0]
+	if &next[0].Containers[0] != converted {
+		t.Error("the next second converted the containers again; want them shared until the store changes")
+	}
+	if !first[0].CreationTimestamp.Time.Equal(f.clock.Now().Add(-time.Second)) {
+		t.Error("restamping changed a list already handed out")
+	}
+
+	first, next = nil, nil
+	runtime.GC()
+	if rebuilt := all(); &rebuilt[0].Containers[0] == converted {
+		t.Error("the shared list outlived its last user")
 	}
 
 	// node-1 now reports no pods: its pods leave the list at once.
@@ -275,22 +289,37 @@ func TestPodTable(t *testing.T) {
 
 // BenchmarkListAllPods lists 30,000 pods (1,000 nodes × 30 pods × 2
 // containers) across all namespaces, to API objects, as repeated lists do
-// between two scrapes.
-func BenchmarkListAllPods(b *testing.B) { benchmarkListAllPods(b, false) }
+// between two scrapes within a second.
+func BenchmarkListAllPods(b *testing.B) { benchmarkListAllPods(b, sameSecond) }
 
 // BenchmarkListAllPodsNextSecond is such a list in a later second than the
-// previous one, still between scrapes: the list is built again, reusing
-// the containers converted since the scrape.
-func BenchmarkListAllPodsNextSecond(b *testing.B) { benchmarkListAllPods(b, true) }
+// previous one, still between scrapes: the shared list is copied with the
+// new creation timestamp.
+func BenchmarkListAllPodsNextSecond(b *testing.B) { benchmarkListAllPods(b, nextSecond) }
 
-func benchmarkListAllPods(b *testing.B, rebuild bool) {
+// BenchmarkListAllPodsRebuilt is the first such list after a scrape: every
+// PodMetrics is built and converted from the store.
+func BenchmarkListAllPodsRebuilt(b *testing.B) { benchmarkListAllPods(b, rebuilt) }
+
+type listRepeat int
+
+const (
+	sameSecond listRepeat = iota
+	nextSecond
+	rebuilt
+)
+
+func benchmarkListAllPods(b *testing.B, repeat listRepeat) {
 	f := newFixture(b, 1000, 30, "app", "sidecar")
 	ctx := genericapirequest.WithNamespace(context.Background(), "")
 	opts := &metainternalversion.ListOptions{}
 	b.ReportAllocs()
 	for b.Loop() {
-		if rebuild {
-			f.pods.allPods.Store(nil)
+		switch repeat {
+		case nextSecond:
+			f.clock.Step(time.Second)
+		case rebuilt:
+			f.pods.shareAllPods(0, 0, nil)
 		}
 		obj, err := f.pods.List(ctx, opts)
 		if err != nil {

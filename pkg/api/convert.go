@@ -14,15 +14,15 @@ import (
 
 // resourceList converts a usage: CPU as integer nanocores (DecimalSI),
 // memory and swap as bytes (BinarySI), as upstream metrics-server reports
-// them. Swap is reported only when the kubelet sent it.
+// them. A resource is left out when it is not known (see storage.Store.Pod).
 func resourceList(u *storage.Usage) corev1.ResourceList {
-	n := 2
-	if u.HasSwap {
-		n = 3
+	l := make(corev1.ResourceList, 3)
+	if u.HasCPU {
+		l[corev1.ResourceCPU] = *resource.NewScaledQuantity(clampInt64(u.CPU), resource.Nano)
 	}
-	l := make(corev1.ResourceList, n)
-	l[corev1.ResourceCPU] = *resource.NewScaledQuantity(clampInt64(u.CPU), resource.Nano)
-	l[corev1.ResourceMemory] = *resource.NewQuantity(clampInt64(u.Memory), resource.BinarySI)
+	if u.HasMemory {
+		l[corev1.ResourceMemory] = *resource.NewQuantity(clampInt64(u.Memory), resource.BinarySI)
+	}
 	if u.HasSwap {
 		l["swap"] = *resource.NewQuantity(clampInt64(u.Swap), resource.BinarySI)
 	}
@@ -45,19 +45,11 @@ func nodeMetrics(node *corev1.Node, u *storage.Usage, now metav1.Time) metrics.N
 	}
 }
 
-// podMetrics converts a pod's usage. The containers are converted once per
-// scrape and shared by every response until the next (responses are only
-// serialized, never changed), which makes repeated lists cheap.
+// podMetrics converts a pod's usage.
 func podMetrics(pod *metav1.PartialObjectMetadata, u *storage.PodUsage, now metav1.Time) metrics.PodMetrics {
-	var containers []metrics.ContainerMetrics
-	if v, ok := u.Memo.Load(u.Version); ok {
-		containers = v.([]metrics.ContainerMetrics)
-	} else {
-		containers = make([]metrics.ContainerMetrics, len(u.Containers))
-		for i := range u.Containers {
-			containers[i] = metrics.ContainerMetrics{Name: u.Containers[i].Name, Usage: resourceList(&u.Containers[i].Usage)}
-		}
-		u.Memo.Store(u.Version, containers)
+	containers := make([]metrics.ContainerMetrics, len(u.Containers))
+	for i := range u.Containers {
+		containers[i] = metrics.ContainerMetrics{Name: u.Containers[i].Name, Usage: resourceList(&u.Containers[i].Usage)}
 	}
 	return metrics.PodMetrics{
 		ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace, Labels: pod.Labels, CreationTimestamp: now},

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync/atomic"
+	"sync"
+	"unsafe"
+	"weak"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/errors"
@@ -25,17 +27,24 @@ type PodStorage struct {
 	store Store
 	pods  metadatalister.Lister
 	clock Clock
+
 	// allPods is the last unfiltered all-namespaces list, shared (read
-	// only) by every such request while the store is unchanged, within the
-	// same second: creation timestamps are served with second precision,
-	// and the pod informer may be ahead of it by at most that second.
-	allPods atomic.Pointer[allPodsList]
+	// only) by every such request while the store is unchanged.
+	mu      sync.Mutex
+	allPods allPodsList
 }
 
+// allPodsList refers to its items weakly: they live while requests use them
+// and are not held between scrapes for nobody (at 5,000 nodes they take
+// hundreds of MiB). The weak pointer is to the items' array, which the
+// responses hold.
 type allPodsList struct {
 	storeVersion uint64
-	second       int64
-	items        []metrics.PodMetrics
+	// second is the creation timestamp of the items, served with second
+	// precision; the pod informer may be ahead of the store by at most it.
+	second int64
+	first  weak.Pointer[metrics.PodMetrics]
+	n      int
 }
 
 var (
@@ -71,11 +80,11 @@ func (s *PodStorage) List(ctx context.Context, options *metainternalversion.List
 	unfiltered := ns == "" && sel.Empty() && fieldSel == nil
 	version := s.store.Version()
 	if unfiltered {
-		if l := s.allPods.Load(); l != nil && l.storeVersion == version && l.second == now.Unix() {
-			for i := range l.items {
-				fresh.observe(l.items[i].Timestamp.UnixNano())
+		if items := s.sharedAllPods(version, now); items != nil {
+			for i := range items {
+				fresh.observe(items[i].Timestamp.UnixNano())
 			}
-			return &metrics.PodMetricsList{Items: l.items}, nil
+			return &metrics.PodMetricsList{Items: items}, nil
 		}
 	}
 	var pods []*metav1.PartialObjectMetadata
@@ -101,9 +110,47 @@ func (s *PodStorage) List(ctx context.Context, options *metainternalversion.List
 		list.Items = append(list.Items, podMetrics(pod, &u, now))
 	}
 	if unfiltered {
-		s.allPods.Store(&allPodsList{storeVersion: version, second: now.Unix(), items: list.Items})
+		s.shareAllPods(version, now.Unix(), list.Items)
 	}
 	return list, nil
+}
+
+// sharedAllPods returns the shared all-pods list if the store is unchanged
+// since it was built. In a later second its items are copied with the new
+// creation timestamp; the containers (the bulk of it) are shared still.
+func (s *PodStorage) sharedAllPods(storeVersion uint64, now metav1.Time) []metrics.PodMetrics {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := &s.allPods
+	if l.n == 0 || l.storeVersion != storeVersion {
+		return nil
+	}
+	first := l.first.Value()
+	if first == nil {
+		return nil
+	}
+	items := unsafe.Slice(first, l.n)
+	if l.second != now.Unix() {
+		items = slices.Clone(items)
+		for i := range items {
+			items[i].CreationTimestamp = now
+		}
+		s.shareLocked(storeVersion, now.Unix(), items)
+	}
+	return items
+}
+
+func (s *PodStorage) shareAllPods(storeVersion uint64, second int64, items []metrics.PodMetrics) {
+	s.mu.Lock()
+	s.shareLocked(storeVersion, second, items)
+	s.mu.Unlock()
+}
+
+func (s *PodStorage) shareLocked(storeVersion uint64, second int64, items []metrics.PodMetrics) {
+	s.allPods = allPodsList{storeVersion: storeVersion, second: second, n: len(items)}
+	if len(items) > 0 {
+		s.allPods.first = weak.Make(&items[0])
+	}
 }
 
 // sortPods orders pods by namespace and name. It sorts a slice of the keys

@@ -80,7 +80,6 @@ type podEntry struct {
 	containers []containerEntry // sorted by name
 	gen        uint32
 	gone       bool // removed from its node; guarded by the node's lock
-	memo       Memo
 }
 
 type containerEntry struct {
@@ -90,9 +89,10 @@ type containerEntry struct {
 	gen    uint32
 }
 
-// slot is one stored point.
+// slot is one stored point. Its time is that of the CPU reading, or of the
+// working set when the kubelet sent no CPU reading.
 type slot struct {
-	cpuTime int64
+	time    int64
 	cpu     uint64
 	memory  uint64
 	swap    uint64
@@ -126,10 +126,10 @@ func (s *series) previous() *slot {
 func (s *series) add(p slot) {
 	if s.n > 0 {
 		last := s.newest()
-		if p.cpuTime <= last.cpuTime {
+		if p.time <= last.time {
 			return
 		}
-		if p.cpu < last.cpu {
+		if p.fields&last.fields&sample.HasCPU != 0 && p.cpu < last.cpu {
 			s.n = 0
 		}
 	}
@@ -155,7 +155,11 @@ func New(cfg Config) *Store {
 }
 
 func slotOf(p *sample.Point) slot {
-	return slot{cpuTime: p.CPUTime, cpu: p.CPU, memory: p.Memory, swap: p.Swap, fields: p.Fields}
+	t := p.CPUTime
+	if !p.Has(sample.HasCPU) {
+		t = p.MemoryTime
+	}
+	return slot{time: t, cpu: p.CPU, memory: p.Memory, swap: p.Swap, fields: p.Fields}
 }
 
 // Write stores one node's scrape, taken at scrapeTime. Containers absent from
@@ -172,8 +176,8 @@ func (s *Store) Write(node string, b *sample.Batch, scrapeTime time.Time) {
 	}
 	for i := range b.Containers {
 		c := &b.Containers[i]
-		if !c.Has(sample.HasCPU) {
-			continue // no rate can come of it; the pod is judged at read time
+		if !c.Has(sample.HasCPU) && !c.Has(sample.HasMemory) {
+			continue // nothing the API serves
 		}
 		key := PodKey{c.Namespace, c.Pod}
 		p := n.pods[key]
@@ -260,7 +264,7 @@ func (s *Store) recount(n *nodeEntry) {
 	var containers int64
 	for _, p := range n.pods {
 		for i := range p.containers {
-			if _, ok := s.rate(&p.containers[i]); ok {
+			if u, ok := s.usage(&p.containers[i]); ok && u.HasCPU {
 				containers++
 			}
 		}
@@ -303,7 +307,7 @@ func (s *Store) Forget(keep func(node string) bool) {
 	}
 }
 
-// Counts reports how many nodes and containers have a usable rate.
+// Counts reports how many nodes and containers have a CPU rate.
 func (s *Store) Counts() (nodes, containers int64) {
 	return s.servableNodes.Load(), s.servableContainers.Load()
 }
@@ -321,13 +325,13 @@ type Usage struct {
 	Timestamp int64
 	// Window is the time between the two points the rate is taken over.
 	Window time.Duration
-	// CPU is the rate in nanocores.
+	// CPU is the rate in nanocores, when HasCPU.
 	CPU uint64
-	// Memory is the newest working set in bytes.
+	// Memory is the newest working set in bytes, when HasMemory.
 	Memory uint64
 	// Swap is the newest swap usage in bytes, when HasSwap.
-	Swap    uint64
-	HasSwap bool
+	Swap                       uint64
+	HasCPU, HasMemory, HasSwap bool
 }
 
 // ContainerUsage is the usage of one named container.
@@ -344,32 +348,7 @@ type PodUsage struct {
 	Timestamp  int64
 	Window     time.Duration
 	Containers []ContainerUsage
-	// Memo keeps what a reader derives from this usage; it stays valid
-	// while the memo's Version equals the one here.
-	Memo    *Memo
-	Version uint32
 }
-
-// Memo lets a reader keep a value derived from a pod's usage, such as its
-// API object, beside the pod: it is reused until the next scrape of the pod's
-// node and dropped with the pod. Safe for concurrent use.
-type Memo struct{ v atomic.Pointer[memoValue] }
-
-type memoValue struct {
-	version uint32
-	value   any
-}
-
-// Load returns the value stored for version, if any.
-func (m *Memo) Load(version uint32) (any, bool) {
-	if v := m.v.Load(); v != nil && v.version == version {
-		return v.value, true
-	}
-	return nil, false
-}
-
-// Store keeps value for version.
-func (m *Memo) Store(version uint32, value any) { m.v.Store(&memoValue{version, value}) }
 
 func (s *Store) fresh(n *nodeEntry) bool {
 	return s.cfg.StaleAfter <= 0 || s.cfg.Clock.Now().UnixNano()-n.lastWrite <= int64(s.cfg.StaleAfter)
@@ -388,12 +367,20 @@ func (s *Store) Node(name string) (Usage, bool) {
 	if n.series.n < 2 || !s.fresh(n) {
 		return Usage{}, false
 	}
-	newest := n.series.newest()
-	return usageBetween(newest, n.series.previous().cpuTime, n.series.previous().cpu), true
+	// A node's points always carry both CPU and working set (see Write).
+	prev := n.series.previous()
+	return usageAt(n.series.newest(), cpuRate(n.series.newest(), prev.time, prev.cpu)), true
 }
 
-// Pod returns the usage of a pod when every container it reports has a rate
-// and its node is not stale. The containers slice is appended to buf.
+// Pod returns the usage of a pod whose node is not stale, once at least one
+// of its containers has a CPU rate. Every container the kubelet reports is
+// listed with what is known of it: a container without a CPU rate yet (just
+// started or restarted) or without a working set carries only the other
+// resource, so a client summing a resource over the containers sees it as
+// unknown for the pod rather than under-counted, and a client reading one
+// container is not denied it for another's sake. The pod's Timestamp and
+// Window are those of the container with a CPU rate whose newest point is
+// oldest. The containers slice is appended to buf.
 func (s *Store) Pod(key PodKey, buf []ContainerUsage) (PodUsage, bool) {
 	s.mu.RLock()
 	p := s.pods[key]
@@ -404,51 +391,67 @@ func (s *Store) Pod(key PodKey, buf []ContainerUsage) (PodUsage, bool) {
 	n := p.node
 	n.mu.RLock()
 	defer n.mu.RUnlock()
-	if p.gone || !s.fresh(n) || len(p.containers) == 0 {
+	if p.gone || !s.fresh(n) {
 		return PodUsage{}, false
 	}
-	out := PodUsage{Node: n.name, Containers: buf[:0], Memo: &p.memo, Version: n.gen}
+	out := PodUsage{Node: n.name, Containers: buf[:0]}
+	withCPU := false
 	for i := range p.containers {
 		c := &p.containers[i]
-		u, ok := s.rate(c)
+		u, ok := s.usage(c)
 		if !ok {
-			return PodUsage{}, false
+			continue
 		}
-		if i == 0 || u.Timestamp < out.Timestamp {
+		if u.HasCPU && (!withCPU || u.Timestamp < out.Timestamp) {
 			out.Timestamp, out.Window = u.Timestamp, u.Window
+			withCPU = true
 		}
 		out.Containers = append(out.Containers, ContainerUsage{Name: c.name, Usage: u})
+	}
+	if !withCPU {
+		return PodUsage{}, false
 	}
 	return out, true
 }
 
-// rate computes a container's usage from its two newest points, or for a
-// container with one point that started between 10 s and one resolution
-// ago, from its start (when its counter was zero) to that point. The newest
-// point must carry a working set; zero is a valid one.
-func (s *Store) rate(c *containerEntry) (Usage, bool) {
+// usage computes what is known of a container: its working set (zero is a
+// valid one) and swap from the newest point, and its CPU rate from its two
+// newest points, or, for a container with one point that started between
+// 10 s and one resolution ago, from its start (when its counter was zero)
+// to that point. It reports false when neither CPU nor memory is known.
+func (s *Store) usage(c *containerEntry) (Usage, bool) {
 	sr := &c.series
-	newest := sr.newest()
-	if sr.n == 0 || newest.fields&sample.HasMemory == 0 {
+	if sr.n == 0 {
 		return Usage{}, false
 	}
+	newest := sr.newest()
+	var rate cpuUsage
 	switch {
-	case sr.n >= 2:
+	case newest.fields&sample.HasCPU == 0:
+	case sr.n >= 2 && sr.previous().fields&sample.HasCPU != 0:
 		prev := sr.previous()
-		return usageBetween(newest, prev.cpuTime, prev.cpu), true
+		rate = cpuRate(newest, prev.time, prev.cpu)
 	case sr.n == 1 && c.start > 0:
-		age := time.Duration(newest.cpuTime - c.start)
+		age := time.Duration(newest.time - c.start)
 		if age >= freshContainerMinAge && age < s.cfg.Resolution {
-			return usageBetween(newest, c.start, 0), true
+			rate = cpuRate(newest, c.start, 0)
 		}
 	}
-	return Usage{}, false
+	u := usageAt(newest, rate)
+	return u, u.HasCPU || u.HasMemory
 }
 
-// usageBetween computes the usage at newest against an earlier CPU reading,
-// in exact integer arithmetic: floor(Δcpu × 1e9 / Δt) nanocores.
-func usageBetween(newest *slot, earlierTime int64, earlierCPU uint64) Usage {
-	window := uint64(newest.cpuTime - earlierTime)
+// cpuUsage is a CPU rate over a window, if one could be computed.
+type cpuUsage struct {
+	ok       bool
+	window   time.Duration
+	nanocore uint64
+}
+
+// cpuRate computes the rate at newest against an earlier CPU reading, in
+// exact integer arithmetic: floor(Δcpu × 1e9 / Δt) nanocores.
+func cpuRate(newest *slot, earlierTime int64, earlierCPU uint64) cpuUsage {
+	window := uint64(newest.time - earlierTime)
 	hi, lo := bits.Mul64(newest.cpu-earlierCPU, uint64(time.Second))
 	var rate uint64
 	if hi < window {
@@ -456,11 +459,18 @@ func usageBetween(newest *slot, earlierTime int64, earlierCPU uint64) Usage {
 	} else {
 		rate = ^uint64(0) // cannot happen with real counters; saturate rather than panic
 	}
+	return cpuUsage{ok: true, window: time.Duration(window), nanocore: rate}
+}
+
+// usageAt is the usage at newest with the given CPU rate.
+func usageAt(newest *slot, rate cpuUsage) Usage {
 	return Usage{
-		Timestamp: newest.cpuTime,
-		Window:    time.Duration(window),
-		CPU:       rate,
+		Timestamp: newest.time,
+		Window:    rate.window,
+		CPU:       rate.nanocore,
+		HasCPU:    rate.ok,
 		Memory:    newest.memory,
+		HasMemory: newest.fields&sample.HasMemory != 0,
 		Swap:      newest.swap,
 		HasSwap:   newest.fields&sample.HasSwap != 0,
 	}

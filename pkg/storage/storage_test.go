@@ -24,6 +24,13 @@ func ctr(ns, pod, name string, start, ts time.Duration, cpu, mem uint64) sample.
 		Point: sample.Point{CPUTime: at(ts), MemoryTime: at(ts), CPU: cpu, Memory: mem, Fields: sample.HasCPU | sample.HasMemory}}
 }
 
+// without drops fields from a container's point, as when the kubelet sends
+// no such sample.
+func without(f sample.Field, c sample.Container) sample.Container {
+	c.Fields &^= f
+	return c
+}
+
 func batch(nodeTS time.Duration, nodeCPU uint64, cs ...sample.Container) *sample.Batch {
 	return &sample.Batch{
 		Node:       sample.Point{CPUTime: at(nodeTS), CPU: nodeCPU, Memory: 1 << 30, Fields: sample.HasCPU | sample.HasMemory},
@@ -41,17 +48,17 @@ func TestNodeRate(t *testing.T) {
 		{
 			name:    "rate between the two newest points",
 			batches: []*sample.Batch{batch(0, 1e9), batch(10*time.Second, 3e9), batch(20*time.Second, 4e9)},
-			want:    &Usage{Timestamp: at(20 * time.Second), Window: 10 * time.Second, CPU: 1e8, Memory: 1 << 30},
+			want:    &Usage{Timestamp: at(20 * time.Second), Window: 10 * time.Second, CPU: 1e8, Memory: 1 << 30, HasCPU: true, HasMemory: true},
 		},
 		{
 			name:    "a repeated point keeps the earlier pair",
 			batches: []*sample.Batch{batch(0, 1e9), batch(10*time.Second, 3e9), batch(10*time.Second, 3e9)},
-			want:    &Usage{Timestamp: at(10 * time.Second), Window: 10 * time.Second, CPU: 2e8, Memory: 1 << 30},
+			want:    &Usage{Timestamp: at(10 * time.Second), Window: 10 * time.Second, CPU: 2e8, Memory: 1 << 30, HasCPU: true, HasMemory: true},
 		},
 		{
 			name:    "an out of order point is ignored",
 			batches: []*sample.Batch{batch(0, 1e9), batch(10*time.Second, 3e9), batch(5*time.Second, 2e9)},
-			want:    &Usage{Timestamp: at(10 * time.Second), Window: 10 * time.Second, CPU: 2e8, Memory: 1 << 30},
+			want:    &Usage{Timestamp: at(10 * time.Second), Window: 10 * time.Second, CPU: 2e8, Memory: 1 << 30, HasCPU: true, HasMemory: true},
 		},
 		{
 			name:    "a counter that went down starts over",
@@ -60,12 +67,12 @@ func TestNodeRate(t *testing.T) {
 		{
 			name:    "rates are floored exactly in nanocores",
 			batches: []*sample.Batch{batch(0, 0), batch(3*time.Second, 1e9)},
-			want:    &Usage{Timestamp: at(3 * time.Second), Window: 3 * time.Second, CPU: 333333333, Memory: 1 << 30},
+			want:    &Usage{Timestamp: at(3 * time.Second), Window: 3 * time.Second, CPU: 333333333, Memory: 1 << 30, HasCPU: true, HasMemory: true},
 		},
 		{
 			name:    "large counters do not overflow",
 			batches: []*sample.Batch{batch(0, 1e18), batch(15*time.Second, 1e18+960e9)},
-			want:    &Usage{Timestamp: at(15 * time.Second), Window: 15 * time.Second, CPU: 64e9, Memory: 1 << 30},
+			want:    &Usage{Timestamp: at(15 * time.Second), Window: 15 * time.Second, CPU: 64e9, Memory: 1 << 30, HasCPU: true, HasMemory: true},
 		},
 	}
 	for _, tc := range tests {
@@ -104,15 +111,15 @@ func TestPodRate(t *testing.T) {
 				{ctr("ns", "p", "b", old, s10, 2e9, 20), ctr("ns", "p", "a", old, s10-time.Second, 1.9e9, 30)},
 			},
 			want: &PodUsage{Node: "node-1", Timestamp: at(s10 - time.Second), Window: s10 - time.Second, Containers: []ContainerUsage{
-				{"a", Usage{Timestamp: at(s10 - time.Second), Window: s10 - time.Second, CPU: 1e8, Memory: 30}},
-				{"b", Usage{Timestamp: at(s10), Window: s10, CPU: 1e8, Memory: 20}},
+				{"a", Usage{Timestamp: at(s10 - time.Second), Window: s10 - time.Second, CPU: 1e8, Memory: 30, HasCPU: true, HasMemory: true}},
+				{"b", Usage{Timestamp: at(s10), Window: s10, CPU: 1e8, Memory: 20, HasCPU: true, HasMemory: true}},
 			}},
 		},
 		{
 			name:    "a fresh container is rated from its start after one scrape",
 			batches: [][]sample.Container{{ctr("ns", "p", "a", -12*time.Second, 0, 6e9, 10)}},
 			want: &PodUsage{Node: "node-1", Timestamp: at(0), Window: 12 * time.Second, Containers: []ContainerUsage{
-				{"a", Usage{Timestamp: at(0), Window: 12 * time.Second, CPU: 5e8, Memory: 10}},
+				{"a", Usage{Timestamp: at(0), Window: 12 * time.Second, CPU: 5e8, Memory: 10, HasCPU: true, HasMemory: true}},
 			}},
 		},
 		{
@@ -127,11 +134,11 @@ func TestPodRate(t *testing.T) {
 				{ctr("ns", "p", "a", s30-12*time.Second, s30, 3e9, 10)},
 			},
 			want: &PodUsage{Node: "node-1", Timestamp: at(s30), Window: 12 * time.Second, Containers: []ContainerUsage{
-				{"a", Usage{Timestamp: at(s30), Window: 12 * time.Second, CPU: 25e7, Memory: 10}},
+				{"a", Usage{Timestamp: at(s30), Window: 12 * time.Second, CPU: 25e7, Memory: 10, HasCPU: true, HasMemory: true}},
 			}},
 		},
 		{
-			name: "a restart that just happened hides the pod rather than report a wrong rate",
+			name: "a restart that just happened hides a single-container pod rather than report a wrong rate",
 			batches: [][]sample.Container{
 				{ctr("ns", "p", "a", old, 0, 50e9, 10)},
 				{ctr("ns", "p", "a", old, s10, 60e9, 10)},
@@ -139,10 +146,65 @@ func TestPodRate(t *testing.T) {
 			},
 		},
 		{
-			name: "a pod is served only when every container has a rate",
+			name: "a container without a rate yet is listed with its working set only",
 			batches: [][]sample.Container{
 				{ctr("ns", "p", "a", old, 0, 1e9, 10)},
-				{ctr("ns", "p", "a", old, s10, 2e9, 10), ctr("ns", "p", "new", old, s10, 2e9, 10)},
+				{ctr("ns", "p", "a", old, s10, 2e9, 10), ctr("ns", "p", "new", old, s10, 2e9, 20)},
+			},
+			want: &PodUsage{Node: "node-1", Timestamp: at(s10), Window: s10, Containers: []ContainerUsage{
+				{"a", Usage{Timestamp: at(s10), Window: s10, CPU: 1e8, Memory: 10, HasCPU: true, HasMemory: true}},
+				{"new", Usage{Timestamp: at(s10), Memory: 20, HasMemory: true}},
+			}},
+		},
+		{
+			name: "a sidecar restarted moments ago is listed with its working set only; the pod's window is the app's",
+			batches: [][]sample.Container{
+				{ctr("ns", "p", "app", old, 0, 50e9, 10), ctr("ns", "p", "side", old, 0, 5e9, 5)},
+				{ctr("ns", "p", "app", old, s10, 60e9, 10), ctr("ns", "p", "side", s10-3*time.Second, s10-time.Second, 1e8, 6)},
+			},
+			want: &PodUsage{Node: "node-1", Timestamp: at(s10), Window: s10, Containers: []ContainerUsage{
+				{"app", Usage{Timestamp: at(s10), Window: s10, CPU: 1e9, Memory: 10, HasCPU: true, HasMemory: true}},
+				{"side", Usage{Timestamp: at(s10 - time.Second), Memory: 6, HasMemory: true}},
+			}},
+		},
+		{
+			name: "zero working set and an unchanged CPU counter are values, not gaps",
+			batches: [][]sample.Container{
+				{ctr("ns", "p", "app", old, 0, 1e9, 10), ctr("ns", "p", "idle", old, 0, 7e9, 0)},
+				{ctr("ns", "p", "app", old, s10, 2e9, 10), ctr("ns", "p", "idle", old, s10, 7e9, 0)},
+			},
+			want: &PodUsage{Node: "node-1", Timestamp: at(s10), Window: s10, Containers: []ContainerUsage{
+				{"app", Usage{Timestamp: at(s10), Window: s10, CPU: 1e8, Memory: 10, HasCPU: true, HasMemory: true}},
+				{"idle", Usage{Timestamp: at(s10), Window: s10, CPU: 0, Memory: 0, HasCPU: true, HasMemory: true}},
+			}},
+		},
+		{
+			name: "a container the kubelet sends no working set for is listed with its CPU only",
+			batches: [][]sample.Container{
+				{ctr("ns", "p", "a", old, 0, 1e9, 10), without(sample.HasMemory, ctr("ns", "p", "b", old, 0, 1e9, 0))},
+				{ctr("ns", "p", "a", old, s10, 2e9, 10), without(sample.HasMemory, ctr("ns", "p", "b", old, s10, 3e9, 0))},
+			},
+			want: &PodUsage{Node: "node-1", Timestamp: at(s10), Window: s10, Containers: []ContainerUsage{
+				{"a", Usage{Timestamp: at(s10), Window: s10, CPU: 1e8, Memory: 10, HasCPU: true, HasMemory: true}},
+				{"b", Usage{Timestamp: at(s10), Window: s10, CPU: 2e8, HasCPU: true}},
+			}},
+		},
+		{
+			name: "a container the kubelet sends no CPU for is listed with its working set only",
+			batches: [][]sample.Container{
+				{ctr("ns", "p", "a", old, 0, 1e9, 10), without(sample.HasCPU, ctr("ns", "p", "b", old, 0, 0, 7))},
+				{ctr("ns", "p", "a", old, s10, 2e9, 10), without(sample.HasCPU, ctr("ns", "p", "b", old, s10, 0, 8))},
+			},
+			want: &PodUsage{Node: "node-1", Timestamp: at(s10), Window: s10, Containers: []ContainerUsage{
+				{"a", Usage{Timestamp: at(s10), Window: s10, CPU: 1e8, Memory: 10, HasCPU: true, HasMemory: true}},
+				{"b", Usage{Timestamp: at(s10), Memory: 8, HasMemory: true}},
+			}},
+		},
+		{
+			name: "a pod none of whose containers has a CPU rate is not served",
+			batches: [][]sample.Container{
+				{without(sample.HasCPU, ctr("ns", "p", "b", old, 0, 0, 7))},
+				{without(sample.HasCPU, ctr("ns", "p", "b", old, s10, 0, 8))},
 			},
 		},
 		{
@@ -152,7 +214,7 @@ func TestPodRate(t *testing.T) {
 				{ctr("ns", "p", "a", old, s10, 2e9, 10)},
 			},
 			want: &PodUsage{Node: "node-1", Timestamp: at(s10), Window: s10, Containers: []ContainerUsage{
-				{"a", Usage{Timestamp: at(s10), Window: s10, CPU: 1e8, Memory: 10}},
+				{"a", Usage{Timestamp: at(s10), Window: s10, CPU: 1e8, Memory: 10, HasCPU: true, HasMemory: true}},
 			}},
 		},
 	}

@@ -14,8 +14,11 @@ import (
 )
 
 // TestHPA runs the real HorizontalPodAutoscaler controller against the
-// metrics server: pods using 400m of a 500m request are at 80%, so a 40%
-// target doubles the Deployment, capped at 4 replicas.
+// metrics server: pods at 80% of their CPU request against a 40% target
+// double the Deployment, capped at 4 replicas. The last two cases are the
+// per-container policy: upstream metrics-server hides such pods entirely
+// (a container with a zero working set, or without a CPU sample), so the
+// HPA would see no metrics and not scale.
 func TestHPA(t *testing.T) {
 	ctx := context.Background()
 	const ns = "e2e-hpa"
@@ -27,9 +30,12 @@ func TestHPA(t *testing.T) {
 		name       string
 		containers []containerSpec
 		metric     autoscalingv2.MetricSpec
+		// wantMillis is the average usage the HPA reports.
+		wantMillis int64
 	}{
 		{
 			name:       "resource",
+			wantMillis: 400,
 			containers: []containerSpec{{"main", "400", "64Mi", "500m"}},
 			metric: autoscalingv2.MetricSpec{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{
 				Name: corev1.ResourceCPU, Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: &target}}},
@@ -38,7 +44,27 @@ func TestHPA(t *testing.T) {
 			// The sidecar's 5m of 100m (5%) would average the pod down
 			// to 67%; a ContainerResource target looks at app alone.
 			name:       "container-resource",
+			wantMillis: 400,
 			containers: []containerSpec{{"app", "400", "64Mi", "500m"}, {"sidecar", "5", "8Mi", "100m"}},
+			metric: autoscalingv2.MetricSpec{Type: autoscalingv2.ContainerResourceMetricSourceType, ContainerResource: &autoscalingv2.ContainerResourceMetricSource{
+				Name: corev1.ResourceCPU, Container: "app", Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: &target}}},
+		},
+		{
+			// An idle sidecar (no CPU used, zero working set) is a value:
+			// 480m of 600m requested is 80%.
+			name:       "idle-sidecar",
+			wantMillis: 480,
+			containers: []containerSpec{{"app", "480", "64Mi", "500m"}, {"idle", "0", "0", "100m"}},
+			metric: autoscalingv2.MetricSpec{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{
+				Name: corev1.ResourceCPU, Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: &target}}},
+		},
+		{
+			// The kubelet sends no CPU sample for "nocpu": the pod is
+			// listed with nocpu's working set only, and app's CPU serves
+			// a ContainerResource target.
+			name:       "container-without-cpu",
+			wantMillis: 400,
+			containers: []containerSpec{{"app", "400", "64Mi", "500m"}, {"nocpu", "-", "16Mi", "100m"}},
 			metric: autoscalingv2.MetricSpec{Type: autoscalingv2.ContainerResourceMetricSourceType, ContainerResource: &autoscalingv2.ContainerResourceMetricSource{
 				Name: corev1.ResourceCPU, Container: "app", Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: &target}}},
 		},
@@ -78,8 +104,8 @@ func TestHPA(t *testing.T) {
 				if current.AverageUtilization == nil || *current.AverageUtilization != 80 {
 					return fmt.Errorf("current metric %+v, want 80%% utilization", current)
 				}
-				if current.AverageValue == nil || current.AverageValue.MilliValue() != 400 {
-					return fmt.Errorf("current average value %v, want 400m", current.AverageValue)
+				if current.AverageValue == nil || current.AverageValue.MilliValue() != tc.wantMillis {
+					return fmt.Errorf("current average value %v, want %dm", current.AverageValue, tc.wantMillis)
 				}
 				d, err := cluster.Client.AppsV1().Deployments(ns).Get(ctx, tc.name, metav1.GetOptions{})
 				if err != nil {

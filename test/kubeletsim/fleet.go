@@ -27,7 +27,8 @@ import (
 // Annotations that steer what the simulator reports.
 const (
 	// CPUAnnotation on a pod sets each container's CPU usage in millicores:
-	// "250" for every container, or "app=250,sidecar=10".
+	// "250" for every container, or "app=250,sidecar=10". The value "-"
+	// leaves the container's sample out (see Absent).
 	CPUAnnotation = "kubeletsim.metrics.k8s.io/cpu-millicores"
 	// MemoryAnnotation on a pod sets each container's working set in bytes,
 	// in the same forms (quantities like 64Mi are accepted).
@@ -56,6 +57,10 @@ const (
 	FaultBadCert   Fault = "bad-cert"     // a serving certificate from an unknown CA
 	FaultScrapeErr Fault = "scrape-error" // resource_scrape_error 1 and no container series
 )
+
+// Absent is the usage ContainerUsage reports for a container whose sample
+// the simulated kubelet leaves out (annotated "-").
+const Absent = -1
 
 // Default usage of a container without annotations.
 const (
@@ -318,13 +323,15 @@ func (f *Fleet) Stats(i int, now time.Time) *NodeStats {
 		ps := PodStats{Namespace: pod.Namespace, Name: pod.Name}
 		for _, c := range pod.Spec.Containers {
 			m, b := ContainerUsage(pod, c.Name)
-			millis, mem := uint64(m), uint64(b)
+			millis, mem := uint64(max(m, 0)), uint64(max(b, 0))
 			cs := ContainerStats{
 				Name:        c.Name,
 				StartTime:   started,
 				Time:        at,
 				CPUNanos:    millis * uint64(at.Sub(started)) / 1000,
 				MemoryBytes: mem,
+				NoCPU:       m == Absent,
+				NoMemory:    b == Absent,
 			}
 			if s.WithSwap {
 				cs.SwapBytes = mem / 4
@@ -369,13 +376,15 @@ func (f *Fleet) startedAt(pod *corev1.Pod) time.Time {
 }
 
 // ContainerUsage is the usage the fleet reports for a container of a pod:
-// CPU in millicores and working set in bytes.
+// CPU in millicores and working set in bytes, or Absent. An absent
+// container's usage counts as zero in its node's.
 func ContainerUsage(pod *corev1.Pod, container string) (millicores, memoryBytes int64) {
 	return annotatedValue(pod.Annotations[CPUAnnotation], container, DefaultCPUMillicores),
 		annotatedValue(pod.Annotations[MemoryAnnotation], container, DefaultMemoryBytes)
 }
 
-// annotatedValue reads "v" or "name=v,other=w" for container name.
+// annotatedValue reads "v" or "name=v,other=w" for container name; "-" is
+// Absent.
 func annotatedValue(annotation, container string, def int64) int64 {
 	if annotation == "" {
 		return def
@@ -387,7 +396,11 @@ func annotatedValue(annotation, container string, def int64) int64 {
 		} else if strings.TrimSpace(name) != container {
 			continue
 		}
-		if q, err := resource.ParseQuantity(strings.TrimSpace(value)); err == nil {
+		value = strings.TrimSpace(value)
+		if value == "-" {
+			return Absent
+		}
+		if q, err := resource.ParseQuantity(value); err == nil {
 			return q.Value()
 		}
 	}

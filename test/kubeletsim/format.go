@@ -37,6 +37,9 @@ type ContainerStats struct {
 	CPUNanos    uint64
 	MemoryBytes uint64
 	SwapBytes   uint64
+	// NoCPU and NoMemory leave the container's sample out of its family,
+	// as a kubelet does when the runtime has no such statistic.
+	NoCPU, NoMemory bool
 }
 
 // The HELP texts and types of the kubelet's resource metrics collector.
@@ -104,11 +107,15 @@ func AppendResourceMetrics(dst []byte, s *NodeStats) []byte {
 		switch f.name {
 		case "container_cpu_usage_seconds_total":
 			for _, r := range refs {
-				dst = containerLine(dst, f.name, r, seconds(r.c.CPUNanos), r.c.Time)
+				if !r.c.NoCPU {
+					dst = containerLine(dst, f.name, r, seconds(r.c.CPUNanos), r.c.Time)
+				}
 			}
 		case "container_memory_working_set_bytes":
 			for _, r := range refs {
-				dst = containerLine(dst, f.name, r, float64(r.c.MemoryBytes), r.c.Time)
+				if !r.c.NoMemory {
+					dst = containerLine(dst, f.name, r, float64(r.c.MemoryBytes), r.c.Time)
+				}
 			}
 		case "container_start_time_seconds":
 			for _, r := range refs {

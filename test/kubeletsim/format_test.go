@@ -76,6 +76,8 @@ func TestAnnotatedValue(t *testing.T) {
 		{"app=250", "other", 7},
 		{"app=64Mi", "app", 64 << 20},
 		{"app=nonsense", "app", 7},
+		{"app=10,sidecar=-", "sidecar", Absent},
+		{"-", "app", Absent},
 	} {
 		if got := annotatedValue(tc.annotation, tc.container, 7); got != tc.want {
 			t.Errorf("annotatedValue(%q, %q) = %d, want %d", tc.annotation, tc.container, got, tc.want)
