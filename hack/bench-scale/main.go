@@ -44,7 +44,7 @@ func main() {
 	flag.IntVar(&b.nodes, "nodes", 100, "simulated nodes")
 	flag.IntVar(&b.podsPerNode, "pods-per-node", 30, "pods per node")
 	flag.IntVar(&b.containers, "containers", 2, "containers per pod")
-	flag.IntVar(&b.namespaces, "namespaces", 100, "namespaces the pods are spread over")
+	podsPerNamespace := flag.Int("pods-per-namespace", 150, "pods per namespace: the pods are spread over nodes × pods-per-node / this many namespaces")
 	flag.DurationVar(&b.resolution, "metric-resolution", 15*time.Second, "the server's --metric-resolution")
 	flag.IntVar(&b.cycles, "cycles", 10, "scrape cycles measured after warm-up")
 	flag.IntVar(&b.clients, "clients", 100, "concurrent per-namespace list clients in the load phase")
@@ -54,6 +54,7 @@ func main() {
 	klog.InitFlags(nil)
 	flag.Parse()
 	cfg.Nodes = b.nodes
+	b.namespaces = max(1, (b.nodes*b.podsPerNode+*podsPerNamespace-1) / *podsPerNamespace)
 	cfg.NodePrefix = "sim"
 	cfg.DeferMetricsServer = true
 	cfg.MetricsServerArgs = []string{"--metric-resolution=" + b.resolution.String(),
@@ -227,7 +228,7 @@ func createPods(ctx context.Context, c *localcluster.Cluster, b benchConfig) err
 	}
 }
 
-func nsName(i int) string { return fmt.Sprintf("bench-%03d", i) }
+func nsName(i int) string { return fmt.Sprintf("bench-%04d", i) }
 
 func createPod(ctx context.Context, c *localcluster.Cluster, b benchConfig, i int) error {
 	pod := &corev1.Pod{
