@@ -3,8 +3,6 @@ package scraper
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -36,6 +34,9 @@ type ClientConfig struct {
 	AddressTypes []corev1.NodeAddressType
 	// MaxBodyBytes bounds an answer after decompression.
 	MaxBodyBytes int64
+	// NodeNames, when set, is the transport's verifier of kubelet
+	// certificates; it learns each node's names from the URLs built here.
+	NodeNames *NodeNameVerifier
 }
 
 // Client fetches /metrics/resource from kubelets.
@@ -52,14 +53,19 @@ func NewClient(cfg ClientConfig, transport http.RoundTripper) *Client {
 
 // Error kinds, for logs and self-metrics.
 const (
-	ReasonAddress  = "no_address"
-	ReasonTimeout  = "timeout"
-	ReasonConnect  = "connect"
-	ReasonTLS      = "tls"
-	ReasonHTTP     = "http_status"
-	ReasonTooLarge = "too_large"
-	ReasonDecode   = "decode"
-	ReasonOther    = "other"
+	ReasonAddress = "no_address"
+	ReasonTimeout = "timeout"
+	ReasonConnect = "connect"
+	// TLS failures, by what was wrong.
+	ReasonTLSUnknownAuthority = "tls_unknown_authority"
+	ReasonTLSNameMismatch     = "tls_name_mismatch"
+	ReasonTLSExpired          = "tls_expired"
+	ReasonTLSInvalid          = "tls_invalid"
+	ReasonTLSHandshake        = "tls_handshake"
+	ReasonHTTP                = "http_status"
+	ReasonTooLarge            = "too_large"
+	ReasonDecode              = "decode"
+	ReasonOther               = "other"
 )
 
 // ScrapeError is a failed scrape with the reason it failed.
@@ -82,6 +88,9 @@ func (c *Client) URL(node *corev1.Node) (string, error) {
 		if p := node.Status.DaemonEndpoints.KubeletEndpoint.Port; p != 0 {
 			port = int(p)
 		}
+	}
+	if c.cfg.NodeNames != nil {
+		c.cfg.NodeNames.remember(host, node)
 	}
 	path := defaultResourceMetricsPath
 	if p := node.Annotations[ResourceMetricsPathAnnotation]; p != "" {
@@ -133,20 +142,11 @@ func (c *Client) Fetch(ctx context.Context, url string, buf *bytes.Buffer) error
 }
 
 func classify(ctx context.Context, err error) string {
-	var (
-		verifyErr *tls.CertificateVerificationError
-		alertErr  tls.AlertError
-		headerErr tls.RecordHeaderError
-		hostErr   x509.HostnameError
-		authErr   x509.UnknownAuthorityError
-		certErr   x509.CertificateInvalidError
-	)
-	switch {
-	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
+	if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
 		return ReasonTimeout
-	case errors.As(err, &verifyErr), errors.As(err, &alertErr), errors.As(err, &headerErr),
-		errors.As(err, &hostErr), errors.As(err, &authErr), errors.As(err, &certErr):
-		return ReasonTLS
+	}
+	if reason, ok := tlsReason(err); ok {
+		return reason
 	}
 	var opErr *net.OpError
 	if errors.As(err, &opErr) {

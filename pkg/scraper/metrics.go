@@ -1,7 +1,6 @@
 package scraper
 
 import (
-	"errors"
 	"time"
 
 	"k8s.io/component-base/metrics"
@@ -36,12 +35,20 @@ var (
 	// Not in upstream, hence another prefix: tools that expect upstream's
 	// exact set of metrics_server_* families keep finding it.
 	scrapeFailures = metrics.NewCounterVec(&metrics.CounterOpts{
+		Namespace: "resource_metrics",
+		Subsystem: "scraper",
+		Name:      "failures_total",
+		Help: "Failed scrapes of kubelets by reason (no_address, timeout, connect, tls_unknown_authority, tls_name_mismatch, " +
+			"tls_expired, tls_invalid, tls_handshake, http_status, too_large, decode, other) and node state (ready, not_ready, new, terminating)",
+		StabilityLevel: metrics.ALPHA,
+	}, []string{"reason", "node_state"})
+	nodeFailing = metrics.NewGaugeVec(&metrics.GaugeOpts{
 		Namespace:      "resource_metrics",
 		Subsystem:      "scraper",
-		Name:           "failures_total",
-		Help:           "Failed scrapes of kubelets by reason: no_address, timeout, connect, tls, http_status, too_large, decode, other",
+		Name:           "node_failing",
+		Help:           "1 for each node whose last scrape failed, labelled with the reason; absent for nodes scraped successfully",
 		StabilityLevel: metrics.ALPHA,
-	}, []string{"reason"})
+	}, []string{"node", "reason"})
 	scrapesSkipped = metrics.NewCounter(&metrics.CounterOpts{
 		Namespace:      "resource_metrics",
 		Subsystem:      "scraper",
@@ -59,7 +66,7 @@ var (
 )
 
 func init() {
-	legacyregistry.MustRegister(requestDuration, requestTotal, lastRequestTime, scrapeFailures, scrapesSkipped, nodesBackedOff)
+	legacyregistry.MustRegister(requestDuration, requestTotal, lastRequestTime, scrapeFailures, nodeFailing, scrapesSkipped, nodesBackedOff)
 }
 
 func recordRequest(node string, start time.Time, elapsed time.Duration, err error) {
@@ -67,20 +74,34 @@ func recordRequest(node string, start time.Time, elapsed time.Duration, err erro
 	lastRequestTime.WithLabelValues(node).Set(float64(start.UnixNano()) / 1e9)
 	if err == nil {
 		requestTotal.WithLabelValues("true").Inc()
+	} else {
+		requestTotal.WithLabelValues("false").Inc()
+	}
+}
+
+// recordNodeOutcome counts a failure (reason not "") and keeps the node's
+// node_failing series at its current reason.
+func recordNodeOutcome(node, previousReason, reason, state string) {
+	if reason != "" {
+		scrapeFailures.WithLabelValues(reason, state).Inc()
+	}
+	if reason == previousReason {
 		return
 	}
-	requestTotal.WithLabelValues("false").Inc()
-	reason := ReasonOther
-	var se *ScrapeError
-	if errors.As(err, &se) {
-		reason = se.Reason
+	if previousReason != "" {
+		nodeFailing.DeleteLabelValues(node, previousReason)
 	}
-	scrapeFailures.WithLabelValues(reason).Inc()
+	if reason != "" {
+		nodeFailing.WithLabelValues(node, reason).Set(1)
+	}
 }
 
 // forgetNode drops a node's per-node series, so a cluster with node churn
 // does not keep series of nodes long gone.
-func forgetNode(node string) {
+func forgetNode(node, lastReason string) {
 	requestDuration.DeleteLabelValues(node)
 	lastRequestTime.DeleteLabelValues(node)
+	if lastReason != "" {
+		nodeFailing.DeleteLabelValues(node, lastReason)
+	}
 }

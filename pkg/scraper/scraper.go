@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -53,9 +54,13 @@ type Scraper struct {
 // nodeState is what the scraper remembers of a node between rounds.
 type nodeState struct {
 	decoder *Decoder
-	// lastReason is the reason of the last failure, "" after a success; a
-	// failure is logged when the reason changes, not on every round.
+	// lastReason is the reason of the last failure, "" after a success;
+	// state is the node's state (NodeState) this round. A failure is
+	// logged when either changes, not on every round.
 	lastReason string
+	state      string
+	// loggedState is the node state of the last failure logged.
+	loggedState string
 	// lastSize is the size of the node's last answer: the buffer is grown to
 	// it before reading, so reading does not double the buffer past it.
 	lastSize int
@@ -117,7 +122,14 @@ func (s *Scraper) Scrape(ctx context.Context, stagger bool) (Result, error) {
 	var mu sync.Mutex
 	res := Result{Nodes: len(nodes)}
 	backedOff := 0
-	for _, st := range states {
+	now := s.cfg.Clock.Now()
+	for i, st := range states {
+		state := NodeState(nodes[i], now)
+		if state != st.state && state == NodeStateReady {
+			// A node that just became ready is tried at once.
+			st.failures, st.skip = 0, 0
+		}
+		st.state = state
 		if st.skip > 0 {
 			backedOff++
 		}
@@ -198,8 +210,8 @@ func (s *Scraper) statesFor(nodes []*corev1.Node) []*nodeState {
 	}
 	for name := range s.nodes {
 		if _, ok := listed[name]; !ok {
+			forgetNode(name, s.nodes[name].lastReason)
 			delete(s.nodes, name)
-			forgetNode(name)
 		}
 	}
 	return states
@@ -253,9 +265,10 @@ func (s *Scraper) fetchAndDecode(ctx context.Context, node *corev1.Node, st *nod
 	return nil
 }
 
-// logOutcome logs a node's failure once per change of reason, and its
-// recovery, and backs off a node that keeps failing. A node that is not
-// Ready is expected to fail: it is logged as information, not as an error.
+// logOutcome logs a node's failure once per change of reason or node
+// state, and its recovery, and backs off a node that keeps failing. A node
+// that is not ready, new or terminating is expected to fail: that is
+// logged as information, not as an error.
 func (s *Scraper) logOutcome(node *corev1.Node, st *nodeState, err error) {
 	reason := ""
 	if err != nil {
@@ -265,8 +278,9 @@ func (s *Scraper) logOutcome(node *corev1.Node, st *nodeState, err error) {
 			reason = se.Reason
 		}
 	}
-	changed := reason != st.lastReason
+	changed := reason != st.lastReason || err != nil && st.state != st.loggedState
 	previous := st.lastReason
+	recordNodeOutcome(node.Name, previous, reason, st.state)
 	st.lastReason = reason
 	if err == nil {
 		st.failures = 0
@@ -274,29 +288,61 @@ func (s *Scraper) logOutcome(node *corev1.Node, st *nodeState, err error) {
 		st.failures++
 		st.skip = backoffRounds(st.failures)
 		if st.failures == failuresBeforeBackoff {
-			klog.InfoS("Backing off a node that keeps failing", "node", klog.KObj(node), "reason", reason, "failures", st.failures)
+			klog.InfoS("Backing off a node that keeps failing", "node", klog.KObj(node), "nodeState", st.state, "reason", reason, "failures", st.failures)
 		}
 	}
 	switch {
 	case err == nil && changed:
 		klog.InfoS("Scraping node succeeds again", "node", klog.KObj(node), "previousReason", previous)
 	case err == nil:
-	case changed && nodeReady(node):
+	case changed && st.state == NodeStateReady:
 		klog.ErrorS(err, "Failed to scrape node", "node", klog.KObj(node), "reason", reason)
 	case changed:
-		// Expected of a node that is not Ready: not an error, but still
-		// said once at default verbosity.
-		klog.InfoS("Failed to scrape node that is not ready", "node", klog.KObj(node), "reason", reason, "err", err)
+		// Expected of such a node: not an error, but still said once at
+		// default verbosity.
+		klog.InfoS("Failed to scrape node", "node", klog.KObj(node), "nodeState", st.state, "reason", reason, "err", err)
 	default:
-		klog.V(4).InfoS("Failed to scrape node again", "node", klog.KObj(node), "reason", reason, "err", err)
+		klog.V(4).InfoS("Failed to scrape node again", "node", klog.KObj(node), "nodeState", st.state, "reason", reason, "err", err)
+	}
+	if err != nil {
+		st.loggedState = st.state
 	}
 }
 
-func nodeReady(node *corev1.Node) bool {
-	for _, c := range node.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			return c.Status == corev1.ConditionTrue
+// Node states, for logs and self-metrics.
+const (
+	NodeStateReady       = "ready"
+	NodeStateNotReady    = "not_ready"
+	NodeStateNew         = "new"
+	NodeStateTerminating = "terminating"
+)
+
+// newNodeAge is how long after its creation a node that is not ready yet
+// counts as new (its kubelet starting up) rather than not ready.
+const newNodeAge = 5 * time.Minute
+
+// Taints that cluster autoscalers put on nodes they are removing.
+var terminatingTaints = []string{"ToBeDeletedByClusterAutoscaler", "karpenter.sh/disrupted", "karpenter.sh/disruption"}
+
+// NodeState tells why a node may be expected to fail a scrape: it is being
+// deleted or drained by an autoscaler (terminating), was created moments
+// ago and is not ready yet (new), or is not ready.
+func NodeState(node *corev1.Node, now time.Time) string {
+	if node.DeletionTimestamp != nil {
+		return NodeStateTerminating
+	}
+	for _, t := range node.Spec.Taints {
+		if slices.Contains(terminatingTaints, t.Key) {
+			return NodeStateTerminating
 		}
 	}
-	return false
+	for _, c := range node.Status.Conditions {
+		if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
+			return NodeStateReady
+		}
+	}
+	if now.Sub(node.CreationTimestamp.Time) < newNodeAge {
+		return NodeStateNew
+	}
+	return NodeStateNotReady
 }

@@ -203,7 +203,7 @@ func TestBackoff(t *testing.T) {
 		Sink:  &recordingSink{batches: map[string]int{}}, RequestTimeout: time.Second, Concurrency: 1,
 	})
 	var attempted []int
-	for round := 1; round <= 30; round++ {
+	for round := 1; round <= 25; round++ {
 		mu.Lock()
 		before := requests
 		mu.Unlock()
@@ -222,6 +222,21 @@ func TestBackoff(t *testing.T) {
 		t.Fatalf("attempts in rounds %v, want %v", attempted, want)
 	}
 
+	// Round 22's failure set 8 skips; the node becoming ready cancels the
+	// rest: it is tried at once, still failing.
+	node.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}
+	mu.Lock()
+	before := requests
+	mu.Unlock()
+	if _, err := s.Scrape(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	if requests != before+1 {
+		t.Errorf("a node that became ready was not tried at once")
+	}
+	mu.Unlock()
+
 	mu.Lock()
 	failing = false
 	mu.Unlock()
@@ -231,7 +246,7 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 	mu.Lock()
-	before := requests
+	before = requests
 	mu.Unlock()
 	res, _ := s.Scrape(context.Background(), true)
 	mu.Lock()
@@ -239,6 +254,32 @@ func TestBackoff(t *testing.T) {
 	mu.Unlock()
 	if after != before+1 || res.Skipped != 0 {
 		t.Errorf("after a success the node is scraped every round; requests %d → %d, result %+v", before, after, res)
+	}
+}
+
+func TestNodeState(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	ready := []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}
+	notReady := []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionFalse}}
+	old, recent := metav1.NewTime(now.Add(-time.Hour)), metav1.NewTime(now.Add(-time.Minute))
+	for _, tc := range []struct {
+		name string
+		node corev1.Node
+		want string
+	}{
+		{"ready", corev1.Node{ObjectMeta: metav1.ObjectMeta{CreationTimestamp: old}, Status: corev1.NodeStatus{Conditions: ready}}, NodeStateReady},
+		{"new and ready", corev1.Node{ObjectMeta: metav1.ObjectMeta{CreationTimestamp: recent}, Status: corev1.NodeStatus{Conditions: ready}}, NodeStateReady},
+		{"new, kubelet not up yet", corev1.Node{ObjectMeta: metav1.ObjectMeta{CreationTimestamp: recent}}, NodeStateNew},
+		{"old and not ready", corev1.Node{ObjectMeta: metav1.ObjectMeta{CreationTimestamp: old}, Status: corev1.NodeStatus{Conditions: notReady}}, NodeStateNotReady},
+		{"being deleted", corev1.Node{ObjectMeta: metav1.ObjectMeta{CreationTimestamp: old, DeletionTimestamp: &recent}, Status: corev1.NodeStatus{Conditions: ready}}, NodeStateTerminating},
+		{"drained by the cluster autoscaler", corev1.Node{ObjectMeta: metav1.ObjectMeta{CreationTimestamp: old},
+			Spec: corev1.NodeSpec{Taints: []corev1.Taint{{Key: "ToBeDeletedByClusterAutoscaler", Effect: corev1.TaintEffectNoSchedule}}}, Status: corev1.NodeStatus{Conditions: ready}}, NodeStateTerminating},
+		{"disrupted by karpenter", corev1.Node{ObjectMeta: metav1.ObjectMeta{CreationTimestamp: old},
+			Spec: corev1.NodeSpec{Taints: []corev1.Taint{{Key: "karpenter.sh/disrupted", Effect: corev1.TaintEffectNoSchedule}}}}, NodeStateTerminating},
+	} {
+		if got := NodeState(&tc.node, now); got != tc.want {
+			t.Errorf("%s: NodeState = %s, want %s", tc.name, got, tc.want)
+		}
 	}
 }
 

@@ -92,11 +92,11 @@ type containerEntry struct {
 // slot is one stored point. Its time is that of the CPU reading, or of the
 // working set when the kubelet sent no CPU reading.
 type slot struct {
-	time    int64
-	cpu     uint64
-	memory  uint64
-	swap    uint64
-	fields  sample.Field
+	time   int64
+	cpu    uint64
+	memory uint64
+	swap   uint64
+	fields sample.Field
 }
 
 // series is a ring of the newest points, newest at head.

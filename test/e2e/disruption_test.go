@@ -52,38 +52,8 @@ func TestKubeletFaults(t *testing.T) {
 		"node-4": kubeletsim.FaultHang, "node-5": kubeletsim.FaultError, "node-6": kubeletsim.FaultGarbage,
 		"node-7": kubeletsim.FaultHuge, "node-8": kubeletsim.FaultTruncate, "node-9": kubeletsim.FaultBadCert,
 	}
-	setFault := func(node string, f kubeletsim.Fault) {
-		value := "null"
-		if f != kubeletsim.FaultNone {
-			value = fmt.Sprintf("%q", f)
-		}
-		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%s}}}`, kubeletsim.FaultAnnotation, value)
-		if _, err := cluster.Client.CoreV1().Nodes().Patch(ctx, node, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	start := time.Now()
-	for node, f := range faults {
-		setFault(node, f)
-	}
-	// Later tests need every node back, whatever happens here.
-	t.Cleanup(func() {
-		for node := range faults {
-			setFault(node, kubeletsim.FaultNone)
-		}
-		// Backed-off nodes sit out up to two rounds before their next
-		// attempt, then need two points.
-		eventually(t, 8*resolution, func() error {
-			list, err := metrics.MetricsV1beta1().NodeMetricses().List(ctx, metav1.ListOptions{})
-			if err != nil {
-				return err
-			}
-			if len(list.Items) != nodeCount {
-				return fmt.Errorf("%d nodes served after recovery, want %d", len(list.Items), nodeCount)
-			}
-			return nil
-		})
-	})
+	setFaults(t, faults)
 	eventually(t, 6*resolution, func() error {
 		list, err := metrics.MetricsV1beta1().NodeMetricses().List(ctx, metav1.ListOptions{})
 		if err != nil {
@@ -112,9 +82,9 @@ func TestKubeletFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, body := direct(t, "/metrics", true)
-	for _, reason := range []string{"timeout", "http_status", "decode", "too_large", "tls"} {
-		if !strings.Contains(body, fmt.Sprintf(`resource_metrics_scraper_failures_total{reason=%q}`, reason)) {
-			t.Errorf("/metrics counts no %s failure", reason)
+	for _, reason := range []string{"timeout", "http_status", "decode", "too_large", "tls_unknown_authority"} {
+		if !strings.Contains(body, fmt.Sprintf(`resource_metrics_scraper_failures_total{node_state="ready",reason=%q}`, reason)) {
+			t.Errorf("/metrics counts no %s failure of a ready node", reason)
 		}
 	}
 	if !strings.Contains(body, `metrics_server_kubelet_request_total{success="false"}`) {
@@ -150,6 +120,44 @@ func TestKubeletFaults(t *testing.T) {
 			}
 		}
 	}
+}
+
+// setFaults gives nodes faults and, when the test ends, takes them away
+// and waits until the main metrics server serves every node again.
+func setFaults(t *testing.T, faults map[string]kubeletsim.Fault) {
+	t.Helper()
+	ctx := context.Background()
+	set := func(node string, f kubeletsim.Fault) {
+		value := "null"
+		if f != kubeletsim.FaultNone {
+			value = fmt.Sprintf("%q", f)
+		}
+		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%s}}}`, kubeletsim.FaultAnnotation, value)
+		if _, err := cluster.Client.CoreV1().Nodes().Patch(ctx, node, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for node, f := range faults {
+		set(node, f)
+	}
+	// Later tests need every node back, whatever happens here.
+	t.Cleanup(func() {
+		for node := range faults {
+			set(node, kubeletsim.FaultNone)
+		}
+		// Backed-off nodes sit out up to 8 rounds before their next
+		// attempt, then need two points.
+		eventually(t, 12*resolution, func() error {
+			list, err := metrics.MetricsV1beta1().NodeMetricses().List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return err
+			}
+			if len(list.Items) != nodeCount {
+				return fmt.Errorf("%d nodes served after recovery, want %d", len(list.Items), nodeCount)
+			}
+			return nil
+		})
+	})
 }
 
 // TestAPIServerRestart stops kube-apiserver under the metrics server and

@@ -47,15 +47,17 @@ const (
 type Fault string
 
 const (
-	FaultNone      Fault = ""
-	FaultSlow      Fault = "slow"         // answers after 3 seconds
-	FaultHang      Fault = "hang"         // never answers
-	FaultError     Fault = "error"        // HTTP 500
-	FaultTruncate  Fault = "truncate"     // cuts the answer in the middle of a line
-	FaultGarbage   Fault = "garbage"      // answers with HTML
-	FaultHuge      Fault = "huge"         // an endless answer
-	FaultBadCert   Fault = "bad-cert"     // a serving certificate from an unknown CA
-	FaultScrapeErr Fault = "scrape-error" // resource_scrape_error 1 and no container series
+	FaultNone     Fault = ""
+	FaultSlow     Fault = "slow"     // answers after 3 seconds
+	FaultHang     Fault = "hang"     // never answers
+	FaultError    Fault = "error"    // HTTP 500
+	FaultTruncate Fault = "truncate" // cuts the answer in the middle of a line
+	FaultGarbage  Fault = "garbage"  // answers with HTML
+	FaultHuge     Fault = "huge"     // an endless answer
+	FaultBadCert  Fault = "bad-cert" // a serving certificate from an unknown CA
+	// A serving certificate for the node's names only, no IP address.
+	FaultNameOnlyCert Fault = "name-only-cert"
+	FaultScrapeErr    Fault = "scrape-error" // resource_scrape_error 1 and no container series
 )
 
 // Absent is the usage ContainerUsage reports for a container whose sample
@@ -78,8 +80,8 @@ type Config struct {
 	Address  string
 	BasePort int
 	// ServingCert is presented by every node; BadCert by nodes with the
-	// bad-cert fault.
-	ServingCert, BadCert tls.Certificate
+	// bad-cert fault, NameOnlyCert by nodes with the name-only-cert fault.
+	ServingCert, BadCert, NameOnlyCert tls.Certificate
 	// ClientCAs verifies client certificates; Token is the accepted
 	// bearer token. A request needs one of the two.
 	ClientCAs *x509.CertPool
@@ -102,8 +104,8 @@ type Fleet struct {
 	servers   []*http.Server
 
 	mu       sync.Mutex
-	firstRun map[string]time.Time    // pod UID → when the fleet first ran it
-	conns    []map[net.Conn]struct{} // open connections of each node
+	firstRun map[string]time.Time            // pod UID → when the fleet first ran it
+	conns    []map[net.Conn]*tls.Certificate // open connections of each node, with the certificate each was set up with
 }
 
 const byNode = "byNode"
@@ -111,10 +113,10 @@ const byNode = "byNode"
 // New prepares a fleet; Run starts it.
 func New(cfg Config) *Fleet {
 	f := &Fleet{cfg: cfg, nodeIndex: make(map[string]int, len(cfg.Nodes)), firstRun: map[string]time.Time{},
-		conns: make([]map[net.Conn]struct{}, len(cfg.Nodes))}
+		conns: make([]map[net.Conn]*tls.Certificate, len(cfg.Nodes))}
 	for i, n := range cfg.Nodes {
 		f.nodeIndex[n] = i
-		f.conns[i] = map[net.Conn]struct{}{}
+		f.conns[i] = map[net.Conn]*tls.Certificate{}
 	}
 	return f
 }
@@ -160,7 +162,10 @@ func (f *Fleet) Run(ctx context.Context) error {
 		}
 		srv := &http.Server{Handler: f.handlerFor(i), TLSConfig: tlsConfig, ReadHeaderTimeout: 10 * time.Second,
 			// Failed handshakes are what the bad-cert fault is for.
-			ErrorLog: log.New(io.Discard, "", 0), ConnState: f.trackConn(i)}
+			ErrorLog: log.New(io.Discard, "", 0), ConnState: f.trackConn(i),
+			ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+				return context.WithValue(ctx, connKey{}, c.(*tls.Conn).NetConn())
+			}}
 		f.servers = append(f.servers, srv)
 		go func() { errs <- srv.ServeTLS(l, "", "") }()
 	}
@@ -181,11 +186,12 @@ func (f *Fleet) trackConn(i int) func(net.Conn, http.ConnState) {
 	return func(c net.Conn, state http.ConnState) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
+		raw := c.(*tls.Conn).NetConn() // the connection certificateFor sees
 		switch state {
 		case http.StateNew:
-			f.conns[i][c] = struct{}{}
+			f.conns[i][raw] = nil
 		case http.StateClosed, http.StateHijacked:
-			delete(f.conns[i], c)
+			delete(f.conns[i], raw)
 		}
 	}
 }
@@ -201,11 +207,40 @@ func (f *Fleet) dropConns(i int) {
 }
 
 func (f *Fleet) certificateFor(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-	if i, ok := f.nodeOfAddr(hello.Conn.LocalAddr()); ok && f.fault(i) == FaultBadCert {
-		return &f.cfg.BadCert, nil
+	i, ok := f.nodeOfAddr(hello.Conn.LocalAddr())
+	if !ok {
+		return &f.cfg.ServingCert, nil
 	}
-	return &f.cfg.ServingCert, nil
+	cert := f.certificateOf(i)
+	f.mu.Lock()
+	if _, open := f.conns[i][hello.Conn]; open {
+		f.conns[i][hello.Conn] = cert
+	}
+	f.mu.Unlock()
+	return cert, nil
 }
+
+// certificateOf is the certificate node i serves under its current fault.
+func (f *Fleet) certificateOf(i int) *tls.Certificate {
+	switch f.fault(i) {
+	case FaultBadCert:
+		return &f.cfg.BadCert
+	case FaultNameOnlyCert:
+		return &f.cfg.NameOnlyCert
+	}
+	return &f.cfg.ServingCert
+}
+
+// setUpWith reports whether the request's connection was set up with the
+// certificate node i serves now.
+func (f *Fleet) setUpWith(r *http.Request, i int) bool {
+	raw, _ := r.Context().Value(connKey{}).(net.Conn)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.conns[i][raw] == f.certificateOf(i)
+}
+
+type connKey struct{}
 
 func (f *Fleet) nodeOfAddr(addr net.Addr) (int, bool) {
 	tcp, ok := addr.(*net.TCPAddr)
@@ -266,10 +301,13 @@ func (f *Fleet) serveResourceMetrics(w http.ResponseWriter, r *http.Request, i i
 	case FaultError:
 		http.Error(w, "simulated kubelet failure", http.StatusInternalServerError)
 		return
-	case FaultBadCert:
-		// This connection was set up with the good certificate.
+	}
+	if !f.setUpWith(r, i) {
+		// The certificate changed since this connection was set up.
 		f.dropConns(i)
 		return
+	}
+	switch fault {
 	case FaultGarbage:
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		_, _ = w.Write([]byte("<html><body>502 Bad Gateway</body></html>\n"))

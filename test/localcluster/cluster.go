@@ -198,6 +198,10 @@ func (c *Cluster) APIServerURL() string {
 // CAFile is the cluster CA bundle, for clients of kube-apiserver.
 func (c *Cluster) CAFile() string { return c.path(pkiDir, "ca.crt") }
 
+// UnknownKubeletCAFile is the CA of the bad-cert fault's certificate,
+// which the metrics server does not trust unless told to.
+func (c *Cluster) UnknownKubeletCAFile() string { return c.path(pkiDir, "unknown-ca.crt") }
+
 // LogPath is the log file of a started component.
 func (c *Cluster) LogPath(component string) string { return c.path(logsDir, component+".log") }
 
@@ -378,9 +382,13 @@ func (c *Cluster) startFleet(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	nameOnly, err := c.pki.kubeletNameOnly.tlsCertificate()
+	if err != nil {
+		return err
+	}
 	c.Fleet = kubeletsim.New(kubeletsim.Config{
 		Nodes: c.nodeNames(), Address: "127.0.0.1", BasePort: c.cfg.PortBase + 100,
-		ServingCert: serving, BadCert: bad, ClientCAs: c.pki.clientCAs(),
+		ServingCert: serving, BadCert: bad, NameOnlyCert: nameOnly, ClientCAs: c.pki.clientCAs(),
 		StatsInterval: c.cfg.StatsInterval, Client: c.Client, Schedule: true,
 	})
 	if err := c.Fleet.RegisterNodes(ctx, c.Client, nil); err != nil {

@@ -13,13 +13,15 @@ import (
 // pki is every certificate the cluster uses. Three authorities, as in a
 // kubeadm cluster: the cluster CA (API clients, including the metrics
 // server's kubelet client certificate), the front-proxy CA (the
-// aggregation layer's client) and the kubelet serving CA; a fourth signs
-// the certificate of kubelets with the bad-cert fault.
+// aggregation layer's client) and the kubelet serving CA; a fourth
+// (unknown-ca.crt) signs the certificate of kubelets with the bad-cert
+// fault.
 type pki struct {
 	ca, frontProxyCA, kubeletCA *authority
 
-	apiserver, admin, frontProxyClient, kubeletClient leaf
-	kubeletServing, kubeletBadServing                 leaf
+	apiserver, admin, frontProxyClient, kubeletClient  leaf
+	kubeletServing, kubeletBadServing, kubeletNameOnly leaf
+	strangerCA                                         *authority
 }
 
 func (p *pki) generate(dir string, nodeNames []string) error {
@@ -33,8 +35,7 @@ func (p *pki) generate(dir string, nodeNames []string) error {
 	if p.kubeletCA, err = newAuthority("local-kubelet-ca"); err != nil {
 		return err
 	}
-	strangerCA, err := newAuthority("unknown-ca")
-	if err != nil {
+	if p.strangerCA, err = newAuthority("unknown-ca"); err != nil {
 		return err
 	}
 	loopback := []net.IP{net.IPv4(127, 0, 0, 1)}
@@ -50,13 +51,14 @@ func (p *pki) generate(dir string, nodeNames []string) error {
 		{&p.frontProxyClient, p.frontProxyCA, leafSpec{commonName: "front-proxy-client"}},
 		{&p.kubeletClient, p.ca, leafSpec{commonName: "metrics-server-kubelet-client"}},
 		{&p.kubeletServing, p.kubeletCA, leafSpec{commonName: "kubelet", server: true, dnsNames: nodeNames, ips: loopback}},
-		{&p.kubeletBadServing, strangerCA, leafSpec{commonName: "kubelet", server: true, dnsNames: nodeNames, ips: loopback}},
+		{&p.kubeletBadServing, p.strangerCA, leafSpec{commonName: "kubelet", server: true, dnsNames: nodeNames, ips: loopback}},
+		{&p.kubeletNameOnly, p.kubeletCA, leafSpec{commonName: "kubelet", server: true, dnsNames: nodeNames}},
 	} {
 		if *l.into, err = l.by.issue(l.spec); err != nil {
 			return err
 		}
 	}
-	for name, a := range map[string]*authority{"ca": p.ca, "front-proxy-ca": p.frontProxyCA, "kubelet-ca": p.kubeletCA} {
+	for name, a := range map[string]*authority{"ca": p.ca, "front-proxy-ca": p.frontProxyCA, "kubelet-ca": p.kubeletCA, "unknown-ca": p.strangerCA} {
 		if err := os.WriteFile(filepath.Join(dir, name+".crt"), a.pem, 0o644); err != nil {
 			return err
 		}

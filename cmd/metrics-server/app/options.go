@@ -3,10 +3,12 @@
 package app
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/kubemetrics/metrics-server/pkg/version"
@@ -206,6 +208,8 @@ type KubeletClientOptions struct {
 	PreferredAddressTypes []string
 	InsecureTLS           bool
 	CAFile                string
+	ExtraCAFile           string
+	VerifyNodeNames       bool
 	ClientCertFile        string
 	ClientKeyFile         string
 	RequestTimeout        time.Duration
@@ -236,6 +240,8 @@ func (o *KubeletClientOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&o.PreferredAddressTypes, "kubelet-preferred-address-types", o.PreferredAddressTypes, "The priority of node address types to use when determining which address to use to connect to a particular node")
 	fs.BoolVar(&o.InsecureTLS, "kubelet-insecure-tls", o.InsecureTLS, "Do not verify CA of serving certificates presented by Kubelets.  For testing purposes only.")
 	fs.StringVar(&o.CAFile, "kubelet-certificate-authority", "", "Path to the CA to use to validate the Kubelet's serving certificates.")
+	fs.StringVar(&o.ExtraCAFile, "kubelet-extra-certificate-authority", "", "Path to a PEM bundle of CAs also trusted for Kubelet serving certificates, besides the cluster CA or --kubelet-certificate-authority (e.g. the CA of self-signed Kubelet certificates).")
+	fs.BoolVar(&o.VerifyNodeNames, "kubelet-verify-node-names", o.VerifyNodeNames, "When connecting to a Kubelet by IP address, also accept a serving certificate issued for the node's name or its Hostname or DNS addresses, rather than for the IP only. The certificate must still be signed by a trusted CA.")
 	fs.StringVar(&o.ClientCertFile, "kubelet-client-certificate", "", "Path to a client cert file for TLS.")
 	fs.StringVar(&o.ClientKeyFile, "kubelet-client-key", "", "Path to a client key file for TLS.")
 	fs.DurationVar(&o.RequestTimeout, "kubelet-request-timeout", o.RequestTimeout, "The length of time to wait before giving up on a single request to Kubelet. Non-zero values should contain a corresponding time unit (e.g. 1s, 2m, 3h).")
@@ -256,6 +262,9 @@ func (o *KubeletClientOptions) Validate() []error {
 	}
 	if o.CompletelyInsecure && (o.InsecureTLS || o.CAFile != "" || o.ClientCertFile != "" || o.ClientKeyFile != "") {
 		errs = append(errs, errors.New("cannot use --deprecated-kubelet-completely-insecure with --kubelet-insecure-tls, --kubelet-certificate-authority, --kubelet-client-certificate or --kubelet-client-key"))
+	}
+	if (o.InsecureTLS || o.CompletelyInsecure) && (o.ExtraCAFile != "" || o.VerifyNodeNames) {
+		errs = append(errs, errors.New("--kubelet-extra-certificate-authority and --kubelet-verify-node-names verify Kubelet certificates; they cannot be used with --kubelet-insecure-tls or --deprecated-kubelet-completely-insecure"))
 	}
 	if o.RequestTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--kubelet-request-timeout must be positive, got %v", o.RequestTimeout))
@@ -312,9 +321,15 @@ func (o *KubeletClientOptions) clientConfig(base *rest.Config, resolution time.D
 	if err != nil {
 		return cfg, nil, fmt.Errorf("kubelet TLS configuration: %w", err)
 	}
+	if o.ExtraCAFile != "" {
+		if tlsConfig.RootCAs, err = withExtraCAs(tlsConfig.RootCAs, o.ExtraCAFile); err != nil {
+			return cfg, nil, err
+		}
+	}
+	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
 	transport := &http.Transport{
 		Proxy:               http.ProxyFromEnvironment,
-		DialContext:         (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:         dialer.DialContext,
 		TLSClientConfig:     tlsConfig,
 		TLSHandshakeTimeout: 10 * time.Second,
 		ForceAttemptHTTP2:   true,
@@ -324,9 +339,33 @@ func (o *KubeletClientOptions) clientConfig(base *rest.Config, resolution time.D
 		MaxIdleConnsPerHost: 1,
 		IdleConnTimeout:     3 * resolution,
 	}
+	if o.VerifyNodeNames {
+		cfg.NodeNames = scraper.NewNodeNameVerifier(tlsConfig.RootCAs)
+		transport.DialTLSContext = cfg.NodeNames.DialTLSContext(dialer, tlsConfig)
+	}
 	rt, err := rest.HTTPWrappersForConfig(kc, transport)
 	if err != nil {
 		return cfg, nil, fmt.Errorf("kubelet client credentials: %w", err)
 	}
 	return cfg, rt, nil
+}
+
+// withExtraCAs adds the certificates of a PEM bundle to roots (nil: the
+// system's roots).
+func withExtraCAs(roots *x509.CertPool, file string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("--kubelet-extra-certificate-authority: %w", err)
+	}
+	if roots == nil {
+		if roots, err = x509.SystemCertPool(); err != nil {
+			return nil, fmt.Errorf("--kubelet-extra-certificate-authority: the system's roots: %w", err)
+		}
+	} else {
+		roots = roots.Clone()
+	}
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("--kubelet-extra-certificate-authority: no PEM certificate in %s", file)
+	}
+	return roots, nil
 }

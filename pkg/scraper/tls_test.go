@@ -1,0 +1,135 @@
+package scraper
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+type testCA struct {
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+}
+
+func newTestCA(t *testing.T, name string) *testCA {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	return &testCA{cert, key}
+}
+
+// serving issues a kubelet serving certificate for names and ips, valid
+// until notAfter.
+func (ca *testCA) serving(t *testing.T, names []string, ips []net.IP, notAfter time.Time) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "kubelet"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: notAfter, DNSNames: names, IPAddresses: ips,
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// TestNodeNameVerifier connects by IP to kubelets whose certificates name
+// the node only, carry the IP, are expired, or come from another CA.
+func TestNodeNameVerifier(t *testing.T) {
+	ca, stranger := newTestCA(t, "kubelet-ca"), newTestCA(t, "stranger")
+	loopback := []net.IP{net.IPv4(127, 0, 0, 1)}
+	later := time.Now().Add(time.Hour)
+	tests := []struct {
+		name       string
+		cert       tls.Certificate
+		verifier   bool
+		wantReason string // "" for success
+	}{
+		{"standard check: a name-only certificate fails for the IP", ca.serving(t, []string{"node-a"}, nil, later), false, ReasonTLSNameMismatch},
+		{"the node's name is accepted", ca.serving(t, []string{"node-a"}, nil, later), true, ""},
+		{"the node's hostname address is accepted", ca.serving(t, []string{"node-a.example"}, nil, later), true, ""},
+		{"the IP is still accepted", ca.serving(t, nil, loopback, later), true, ""},
+		{"another node's name is not", ca.serving(t, []string{"node-b"}, nil, later), true, ReasonTLSNameMismatch},
+		{"an unknown CA is not", stranger.serving(t, []string{"node-a"}, loopback, later), true, ReasonTLSUnknownAuthority},
+		{"an expired certificate is not", ca.serving(t, []string{"node-a"}, loopback, time.Now().Add(-time.Minute)), true, ReasonTLSExpired},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = w.Write([]byte("ok"))
+			}))
+			srv.TLS = &tls.Config{Certificates: []tls.Certificate{tc.cert}}
+			srv.StartTLS()
+			defer srv.Close()
+			host, port, err := net.SplitHostPort(srv.Listener.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-a"}, Status: corev1.NodeStatus{
+				Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: host}, {Type: corev1.NodeHostName, Address: "node-a.example"}},
+			}}
+			roots := x509.NewCertPool()
+			roots.AddCert(ca.cert)
+			cfg := ClientConfig{Scheme: "https", AddressTypes: []corev1.NodeAddressType{corev1.NodeInternalIP}, MaxBodyBytes: 1 << 10}
+			if cfg.Port, err = strconv.Atoi(port); err != nil {
+				t.Fatal(err)
+			}
+			transport := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}, ForceAttemptHTTP2: true}
+			if tc.verifier {
+				cfg.NodeNames = NewNodeNameVerifier(roots)
+				transport.DialTLSContext = cfg.NodeNames.DialTLSContext(&net.Dialer{}, transport.TLSClientConfig)
+			}
+			client := NewClient(cfg, transport)
+			url, err := client.URL(node)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var body bytes.Buffer
+			err = client.Fetch(context.Background(), url, &body)
+			switch {
+			case tc.wantReason == "" && err != nil:
+				t.Fatalf("Fetch: %v", err)
+			case tc.wantReason == "" && body.String() != "ok":
+				t.Fatalf("body %q", body.String())
+			case tc.wantReason != "":
+				var se *ScrapeError
+				if !errors.As(err, &se) || se.Reason != tc.wantReason {
+					t.Fatalf("Fetch error %v, want reason %s", err, tc.wantReason)
+				}
+				if tc.verifier && tc.wantReason == ReasonTLSNameMismatch && !strings.Contains(err.Error(), "node-a.example") {
+					t.Errorf("the error %q does not say which names were tried", err)
+				}
+			}
+		})
+	}
+}
