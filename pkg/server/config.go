@@ -24,6 +24,7 @@ import (
 	"github.com/kubemetrics/metrics-server/pkg/api"
 	generatedopenapi "github.com/kubemetrics/metrics-server/pkg/api/generated/openapi"
 	"github.com/kubemetrics/metrics-server/pkg/scraper"
+	"github.com/kubemetrics/metrics-server/pkg/servingcert"
 	"github.com/kubemetrics/metrics-server/pkg/storage"
 )
 
@@ -48,6 +49,9 @@ type Config struct {
 	// MetricsBindAddress, when set, serves /metrics over plain HTTP there,
 	// without authentication or authorization, for Prometheus.
 	MetricsBindAddress string
+	// ServingCA, when set, issues the serving certificate and keeps its CA
+	// in the APIServices' caBundle while the server runs.
+	ServingCA *servingcert.Controller
 
 	Clock clock.WithTicker
 }
@@ -95,6 +99,7 @@ func (c *Config) New() (*Server, error) {
 		resolution:  c.MetricResolution,
 		clock:       c.Clock,
 		metricsAddr: c.MetricsBindAddress,
+		servingCA:   c.ServingCA,
 		scraper: scraper.New(scraper.Config{
 			Client:         scraper.NewClient(c.Kubelet, c.KubeletTransport),
 			Nodes:          selected,

@@ -30,6 +30,8 @@ const (
 	namespace  = "e2e"
 	// metricsAddress is the metrics server's plain-HTTP /metrics listener.
 	metricsAddress = "127.0.0.1:21005"
+	// servingCAValidity is the main metrics server's --serving-ca-validity.
+	servingCAValidity = 2 * time.Minute
 )
 
 var (
@@ -63,7 +65,10 @@ func run(m *testing.M) int {
 		Manifests: filepath.Join("..", "..", "manifests", "base"),
 		PortBase:  21000, Nodes: nodeCount,
 		MetricsServerArgs: []string{"--metric-resolution=" + resolution.String(), "--kubelet-request-timeout=5s", "--v=2",
-			"--metrics-bind-address=" + metricsAddress},
+			"--metrics-bind-address=" + metricsAddress,
+			// The serving CA rotates every 80 s: every test runs
+			// through the aggregation layer across rotations.
+			"--serving-ca-validity=" + servingCAValidity.String()},
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting the local cluster:", err)

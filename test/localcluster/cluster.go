@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -163,6 +164,9 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	}
 	return c, nil
 }
+
+// APIServices are the names of the metrics server's APIServices.
+var APIServices = []string{"v1beta1.metrics.k8s.io", "v1.metrics.k8s.io"}
 
 // StartMainMetricsServer starts the metrics server the APIServices point
 // at and waits until they are available.
@@ -427,7 +431,10 @@ func (c *Cluster) startMetricsServer(ctx context.Context) error {
 		return err
 	}
 	c.MetricsServerStarted = time.Now()
-	p, err := c.StartMetricsServer(ctx, "metrics-server", c.MetricsServerPort, c.cfg.MetricsServerArgs...)
+	// As the manifests' Deployment: the APIServices verify the server
+	// with the CA it publishes.
+	args := append([]string{"--serving-ca-apiservices=" + strings.Join(APIServices, ",")}, c.cfg.MetricsServerArgs...)
+	p, err := c.StartMetricsServer(ctx, "metrics-server", c.MetricsServerPort, args...)
 	c.metricsServer = p
 	return err
 }
@@ -466,7 +473,7 @@ func (c *Cluster) StartMetricsServer(ctx context.Context, name string, port int,
 }
 
 func (c *Cluster) waitAPIServicesAvailable(ctx context.Context) error {
-	for _, name := range []string{"v1beta1.metrics.k8s.io", "v1.metrics.k8s.io"} {
+	for _, name := range APIServices {
 		err := waitFor(ctx, "APIService "+name+" Available", c.metricsServer, 2*time.Minute, func(ctx context.Context) error {
 			return c.apiServiceAvailable(ctx, name)
 		})

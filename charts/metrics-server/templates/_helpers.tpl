@@ -63,7 +63,9 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- $args := list (printf "--secure-port=%d" (int .Values.containerPort)) }}
 {{- range .Values.defaultArgs }}{{ $args = append $args . }}{{ end }}
 {{- if .Values.metrics.enabled }}{{ $args = append $args "--authorization-always-allow-paths=/livez,/readyz,/metrics" }}{{ end }}
-{{- if ne .Values.tls.type "metrics-server" }}
+{{- if eq .Values.tls.type "self-managed" }}
+{{- $args = append $args "--serving-ca-apiservices=v1beta1.metrics.k8s.io,v1.metrics.k8s.io" }}
+{{- else if ne .Values.tls.type "metrics-server" }}
 {{- $args = append $args "--tls-cert-file=/tmp/tls-certs/tls.crt" }}
 {{- $args = append $args "--tls-private-key-file=/tmp/tls-certs/tls.key" }}
 {{- end }}

@@ -3,6 +3,7 @@
 package app
 
 import (
+	"context"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	cliflag "k8s.io/component-base/cli/flag"
@@ -27,6 +29,7 @@ import (
 	"github.com/kubemetrics/metrics-server/pkg/api"
 	"github.com/kubemetrics/metrics-server/pkg/scraper"
 	"github.com/kubemetrics/metrics-server/pkg/server"
+	"github.com/kubemetrics/metrics-server/pkg/servingcert"
 )
 
 // Options are the command's flags.
@@ -35,8 +38,12 @@ type Options struct {
 	Kubeconfig       string
 	// MetricsBindAddress is an optional plain-HTTP listener for /metrics.
 	MetricsBindAddress string
-	ShowVersion        bool
-	Kubelet            *KubeletClientOptions
+	// ServingCAAPIServices, when set, makes the server issue its serving
+	// certificate from its own CA, published in these APIServices.
+	ServingCAAPIServices []string
+	ServingCAValidity    time.Duration
+	ShowVersion          bool
+	Kubelet              *KubeletClientOptions
 
 	ServerRun      *genericoptions.ServerRunOptions
 	SecureServing  *genericoptions.SecureServingOptionsWithLoopback
@@ -50,15 +57,16 @@ type Options struct {
 // NewOptions returns the options with upstream metrics-server's defaults.
 func NewOptions() *Options {
 	o := &Options{
-		MetricResolution: 60 * time.Second,
-		Kubelet:          NewKubeletClientOptions(),
-		ServerRun:        genericoptions.NewServerRunOptions(),
-		SecureServing:    genericoptions.NewSecureServingOptions().WithLoopback(),
-		Authentication:   genericoptions.NewDelegatingAuthenticationOptions(),
-		Authorization:    genericoptions.NewDelegatingAuthorizationOptions(),
-		Audit:            genericoptions.NewAuditOptions(),
-		Features:         genericoptions.NewFeatureOptions(),
-		Logging:          logs.NewOptions(),
+		MetricResolution:  60 * time.Second,
+		ServingCAValidity: 30 * 24 * time.Hour,
+		Kubelet:           NewKubeletClientOptions(),
+		ServerRun:         genericoptions.NewServerRunOptions(),
+		SecureServing:     genericoptions.NewSecureServingOptions().WithLoopback(),
+		Authentication:    genericoptions.NewDelegatingAuthenticationOptions(),
+		Authorization:     genericoptions.NewDelegatingAuthorizationOptions(),
+		Audit:             genericoptions.NewAuditOptions(),
+		Features:          genericoptions.NewFeatureOptions(),
+		Logging:           logs.NewOptions(),
 	}
 	o.SecureServing.BindPort = 443
 	// Priority and fairness needs informers on the flow-control API that a
@@ -75,6 +83,9 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 	ms.BoolVar(&o.ShowVersion, "version", false, "Show version")
 	ms.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "The path to the kubeconfig used to connect to the Kubernetes API server and the Kubelets (defaults to in-cluster config)")
 	ms.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "The address (ip:port) to serve /metrics on over plain HTTP, without authentication or authorization, e.g. 0.0.0.0:10251. Empty (the default) serves /metrics only on the secure port, authorized like any request.")
+
+	ms.StringSliceVar(&o.ServingCAAPIServices, "serving-ca-apiservices", o.ServingCAAPIServices, "Names of the APIServices (e.g. v1beta1.metrics.k8s.io,v1.metrics.k8s.io) whose caBundle this server keeps current with a CA it creates in memory and issues its serving certificate from, renewing both before they expire, so the APIServices need no insecureSkipTLSVerify. Needs get and update on those APIServices. Empty (the default): the serving certificate comes from --tls-cert-file or is self-signed.")
+	ms.DurationVar(&o.ServingCAValidity, "serving-ca-validity", o.ServingCAValidity, "How long the CA and serving certificate made for --serving-ca-apiservices are valid; both are replaced when a third of it is left.")
 
 	generic := fss.FlagSet("generic")
 	o.ServerRun.AddUniversalFlags(generic)
@@ -98,6 +109,14 @@ func (o *Options) Validate() []error {
 	if float64(o.MetricResolution)*0.9 < float64(o.Kubelet.RequestTimeout) {
 		errs = append(errs, fmt.Errorf("--metric-resolution (%v) × 0.9 must be at least --kubelet-request-timeout (%v), so a round of scrapes fits in one resolution", o.MetricResolution, o.Kubelet.RequestTimeout))
 	}
+	if len(o.ServingCAAPIServices) > 0 {
+		if o.SecureServing.ServerCert.CertKey.CertFile != "" {
+			errs = append(errs, errors.New("--serving-ca-apiservices issues the serving certificate; it cannot be used with --tls-cert-file"))
+		}
+		if o.ServingCAValidity < time.Minute {
+			errs = append(errs, fmt.Errorf("--serving-ca-validity must be at least 1m, got %v", o.ServingCAValidity))
+		}
+	}
 	if o.MetricsBindAddress != "" {
 		if _, _, err := net.SplitHostPort(o.MetricsBindAddress); err != nil {
 			errs = append(errs, fmt.Errorf("--metrics-bind-address %q: %w", o.MetricsBindAddress, err))
@@ -116,13 +135,17 @@ func (o *Options) Validate() []error {
 }
 
 // ServerConfig turns validated options into a server configuration.
-func (o *Options) ServerConfig() (*server.Config, error) {
+func (o *Options) ServerConfig(ctx context.Context) (*server.Config, error) {
 	restConfig, err := o.restConfig()
 	if err != nil {
 		return nil, err
 	}
 	restConfig.UserAgent = userAgent()
-	apiserverConfig, err := o.apiserverConfig()
+	servingCA, err := o.servingCA(ctx, restConfig)
+	if err != nil {
+		return nil, err
+	}
+	apiserverConfig, err := o.apiserverConfig(servingCA)
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +174,37 @@ func (o *Options) ServerConfig() (*server.Config, error) {
 		// about as long as upstream takes to show a new one.
 		StaleAfter:         2 * o.MetricResolution,
 		MetricsBindAddress: o.MetricsBindAddress,
+		ServingCA:          servingCA,
 	}, nil
+}
+
+// servingCA starts the self-managed serving CA if --serving-ca-apiservices
+// asks for it.
+func (o *Options) servingCA(ctx context.Context, restConfig *rest.Config) (*servingcert.Controller, error) {
+	if len(o.ServingCAAPIServices) == 0 {
+		return nil, nil
+	}
+	client, err := dynamic.NewForConfig(restConfig)
+	if err != nil {
+		return nil, fmt.Errorf("--serving-ca-apiservices: %w", err)
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		return nil, fmt.Errorf("--serving-ca-apiservices: %w", err)
+	}
+	c, err := servingcert.New(ctx, servingcert.Config{
+		APIServices: o.ServingCAAPIServices,
+		Client:      client,
+		// The pod's name, and the process, in case several share a host.
+		Owner:        fmt.Sprintf("%s/%d", host, os.Getpid()),
+		Validity:     o.ServingCAValidity,
+		PublishDelay: min(30*time.Second, o.ServingCAValidity/20),
+		Resync:       min(time.Minute, o.ServingCAValidity/6),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("--serving-ca-apiservices: %w", err)
+	}
+	return c, nil
 }
 
 func (o *Options) restConfig() (*rest.Config, error) {
@@ -169,8 +222,10 @@ func (o *Options) restConfig() (*rest.Config, error) {
 	return cfg, nil
 }
 
-func (o *Options) apiserverConfig() (*genericapiserver.Config, error) {
-	if err := o.SecureServing.MaybeDefaultWithSelfSignedCerts("localhost", nil, []net.IP{netutils.ParseIPSloppy("127.0.0.1")}); err != nil {
+func (o *Options) apiserverConfig(servingCA *servingcert.Controller) (*genericapiserver.Config, error) {
+	if servingCA != nil {
+		o.SecureServing.ServerCert.GeneratedCert = servingCA
+	} else if err := o.SecureServing.MaybeDefaultWithSelfSignedCerts("localhost", nil, []net.IP{netutils.ParseIPSloppy("127.0.0.1")}); err != nil {
 		return nil, fmt.Errorf("creating a self-signed serving certificate: %w", err)
 	}
 	cfg := genericapiserver.NewConfig(api.Codecs)

@@ -61,7 +61,7 @@ func printHelp(w io.Writer, c *cobra.Command, fss cliflag.NamedFlagSets, cols in
 }
 
 func run(ctx context.Context, o *Options) error {
-	cfg, err := o.ServerConfig()
+	cfg, err := o.ServerConfig(ctx)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,163 @@
+package servingcert
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
+	k8stesting "k8s.io/client-go/testing"
+)
+
+func apiService(name string, caBundle []byte, insecure bool) *unstructured.Unstructured {
+	spec := map[string]any{
+		"group": "metrics.k8s.io", "version": "v1beta1", "groupPriorityMinimum": int64(100), "versionPriority": int64(100),
+		"service": map[string]any{"name": "metrics-server", "namespace": "kube-system"},
+	}
+	if insecure {
+		spec["insecureSkipTLSVerify"] = true
+	}
+	if caBundle != nil {
+		spec["caBundle"] = base64.StdEncoding.EncodeToString(caBundle)
+	}
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
+		"metadata": map[string]any{"name": name}, "spec": spec,
+	}}
+}
+
+func bundleOf(t *testing.T, client *dynamicfake.FakeDynamicClient, name string) ([]*x509.Certificate, *x509.CertPool, bool) {
+	t.Helper()
+	obj, err := client.Resource(apiServicesResource).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	encoded, _, _ := unstructured.NestedString(obj.Object, "spec", "caBundle")
+	raw, err := base64.StdEncoding.DecodeString(encoded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	insecure, _, _ := unstructured.NestedBool(obj.Object, "spec", "insecureSkipTLSVerify")
+	pool := x509.NewCertPool()
+	var certs []*x509.Certificate
+	for {
+		var block *pem.Block
+		block, raw = pem.Decode(raw)
+		if block == nil {
+			break
+		}
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		certs = append(certs, c)
+		pool.AddCert(c)
+	}
+	return certs, pool, insecure
+}
+
+// verifiesAs checks the controller's current certificate the way
+// kube-apiserver does: against the caBundle, for the service's name.
+func verifiesAs(t *testing.T, c *Controller, roots *x509.CertPool) error {
+	t.Helper()
+	certPEM, keyPEM := c.CurrentCertKeyContent()
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(pair.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = leaf.Verify(x509.VerifyOptions{Roots: roots, DNSName: "metrics-server.kube-system.svc"})
+	return err
+}
+
+type countingListener struct{ n int }
+
+func (l *countingListener) Enqueue() { l.n++ }
+
+func TestController(t *testing.T) {
+	ctx := context.Background()
+	now := time.Now()
+	otherReplica, err := newCA("other-pod/1", now, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expired, err := newCA("gone-pod/1", now.Add(-2*time.Hour), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	myLastLife, err := newCA("me/1", now.Add(-time.Minute), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	existing := append(append(append([]byte{}, otherReplica.certPEM...), expired.certPEM...), myLastLife.certPEM...)
+	client := dynamicfake.NewSimpleDynamicClient(runtime.NewScheme(),
+		apiService("v1beta1.metrics.k8s.io", existing, false), apiService("v1.metrics.k8s.io", nil, true))
+
+	c, err := New(ctx, Config{APIServices: []string{"v1beta1.metrics.k8s.io", "v1.metrics.k8s.io", "v2.absent"}, Client: client,
+		Owner: "me/1", Validity: time.Hour, Resync: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"v1beta1.metrics.k8s.io", "v1.metrics.k8s.io"} {
+		certs, roots, insecure := bundleOf(t, client, name)
+		if insecure {
+			t.Errorf("%s still skips TLS verification", name)
+		}
+		if err := verifiesAs(t, c, roots); err != nil {
+			t.Errorf("%s: the serving certificate does not verify against the caBundle: %v", name, err)
+		}
+		for _, cert := range certs {
+			if cert.Equal(expired.cert) || cert.Equal(myLastLife.cert) {
+				t.Errorf("%s keeps %s (expired, or this owner's earlier CA)", name, cert.Subject.CommonName)
+			}
+		}
+		if name == "v1beta1.metrics.k8s.io" && (len(certs) != 2 || !certs[0].Equal(otherReplica.cert)) {
+			t.Errorf("%s: %d CAs; want the other replica's kept, then ours", name, len(certs))
+		}
+	}
+
+	// Publishing again changes nothing, whatever the order in the bundle.
+	client.ClearActions()
+	if err := c.publish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range client.Actions() {
+		if _, ok := a.(k8stesting.UpdateAction); ok {
+			t.Errorf("an unchanged bundle was written again: %v", a)
+		}
+	}
+
+	// Rotation: the new CA is trusted beside the old before the new
+	// certificate is served, and listeners hear of it.
+	l := &countingListener{}
+	c.AddListener(l)
+	_, oldRoots, _ := bundleOf(t, client, "v1beta1.metrics.k8s.io")
+	before, _ := c.CurrentCertKeyContent()
+	if err := c.rotate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := c.CurrentCertKeyContent()
+	if string(before) == string(after) || l.n != 1 {
+		t.Fatalf("rotation changed the certificate %v, told %d listeners; want true, 1", string(before) != string(after), l.n)
+	}
+	if err := verifiesAs(t, c, oldRoots); err == nil {
+		t.Error("the rotated certificate verifies against the old bundle: the CA did not change")
+	}
+	certs, roots, _ := bundleOf(t, client, "v1beta1.metrics.k8s.io")
+	if err := verifiesAs(t, c, roots); err != nil {
+		t.Errorf("the rotated certificate does not verify against the new bundle: %v", err)
+	}
+	if len(certs) != 3 {
+		t.Errorf("%d CAs after rotation; want the other replica's, the previous and the new", len(certs))
+	}
+}
