@@ -15,7 +15,7 @@ TOOLS_DIR = $(shell hack/build-tools.sh | tail -n 1)
 NODES ?= 3
 PORT_BASE ?= 20000
 
-.PHONY: help build image tools run test test-e2e fuzz bench bench-scale verify manifests lint-chart clean
+.PHONY: help build image tools run test test-e2e fuzz bench bench-scale plot verify manifests lint-chart clean
 
 help: ## Show the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -64,6 +64,9 @@ bench-scale: build ## Whole-process scale benchmark; SCALE_NODES (5000), SCALE_P
 	@tools="$$(hack/build-tools.sh | tail -n 1)"; \
 	go run ./hack/bench-scale --tools-dir="$$tools" --metrics-server=$(BIN)/metrics-server \
 		--nodes=$${SCALE_NODES:-5000} --pods-per-node=$${SCALE_PODS:-30} --containers=$${SCALE_CONTAINERS:-2}
+
+plot: ## Draw docs/scale.png from the bench-scale rows of docs/performance.md.
+	cd hack/plot && go run . ../../docs/performance.md ../../docs/scale.png
 
 verify: ## gofmt and go vet.
 	@test -z "$$(gofmt -l cmd pkg test hack)" || { gofmt -l cmd pkg test hack; exit 1; }
