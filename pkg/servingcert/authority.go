@@ -52,52 +52,45 @@ func serialNumber() (*big.Int, error) {
 
 // newCA makes a CA owned by owner, valid from now for validity.
 func newCA(owner string, now time.Time, validity time.Duration) (*pair, error) {
-	key, keyPEM, err := newKey()
-	if err != nil {
-		return nil, err
-	}
-	serial, err := serialNumber()
-	if err != nil {
-		return nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: caCommonNamePrefix + owner},
+	return newPair(&x509.Certificate{
+		Subject: pkix.Name{CommonName: caCommonNamePrefix + owner},
 		// An hour of slack for clocks behind ours.
 		NotBefore:             now.Add(-time.Hour),
 		NotAfter:              now.Add(validity),
 		IsCA:                  true,
 		BasicConstraintsValid: true,
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	return sign(tmpl, tmpl, key, key, keyPEM)
+	}, nil)
 }
 
 // issue makes a serving certificate for names and ips, signed by ca.
 func (ca *pair) issue(names []string, ips []net.IP, now time.Time, validity time.Duration) (*pair, error) {
+	return newPair(&x509.Certificate{
+		Subject:     pkix.Name{CommonName: names[0]},
+		NotBefore:   now.Add(-time.Hour),
+		NotAfter:    now.Add(validity),
+		DNSNames:    names,
+		IPAddresses: ips,
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}, ca)
+}
+
+// newPair makes a key and a certificate from tmpl (given a serial number),
+// signed by parent, or by itself when parent is nil.
+func newPair(tmpl *x509.Certificate, parent *pair) (*pair, error) {
 	key, keyPEM, err := newKey()
 	if err != nil {
 		return nil, err
 	}
-	serial, err := serialNumber()
-	if err != nil {
+	if tmpl.SerialNumber, err = serialNumber(); err != nil {
 		return nil, err
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: names[0]},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(validity),
-		DNSNames:     names,
-		IPAddresses:  ips,
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	parentCert, parentKey := tmpl, key
+	if parent != nil {
+		parentCert, parentKey = parent.cert, parent.key
 	}
-	return sign(tmpl, ca.cert, key, ca.key, keyPEM)
-}
-
-func sign(tmpl, parent *x509.Certificate, key, parentKey *ecdsa.PrivateKey, keyPEM []byte) (*pair, error) {
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parentCert, &key.PublicKey, parentKey)
 	if err != nil {
 		return nil, fmt.Errorf("signing a certificate: %w", err)
 	}

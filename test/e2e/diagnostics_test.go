@@ -14,7 +14,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
 
 	"github.com/kubemetrics/metrics-server/test/kubeletsim"
 )
@@ -49,17 +48,8 @@ func TestKubeletTLS(t *testing.T) {
 	start := time.Now()
 	setFaults(t, faults)
 
-	port := cluster.MetricsServerPort + 1
-	p, err := cluster.StartMetricsServer(ctx, "metrics-server-tls", port, "--metric-resolution=10s", "--kubelet-request-timeout=5s",
+	mc := startSecondServer(t, "metrics-server-tls",
 		"--kubelet-verify-node-names", "--kubelet-extra-certificate-authority="+cluster.UnknownKubeletCAFile())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Stop(10 * time.Second)
-	mc, err := metricsclient.NewForConfig(directConfig(port))
-	if err != nil {
-		t.Fatal(err)
-	}
 	eventually(t, 6*resolution, func() error {
 		for node, reason := range want {
 			if m, err := mc.MetricsV1beta1().NodeMetricses().Get(ctx, node, metav1.GetOptions{}); err != nil || !m.Timestamp.After(start) {

@@ -47,6 +47,24 @@ func direct(t *testing.T, path string, asAdmin bool) (int, string) {
 	return resp.StatusCode, string(body)
 }
 
+// startSecondServer starts another metrics server, with extra flags, for
+// the rest of the test, and returns a client that talks to it directly.
+func startSecondServer(t *testing.T, name string, args ...string) metricsclient.Interface {
+	t.Helper()
+	port := cluster.MetricsServerPort + 1
+	p, err := cluster.StartMetricsServer(context.Background(), name, port,
+		append([]string{"--metric-resolution=10s", "--kubelet-request-timeout=5s"}, args...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Stop(10 * time.Second) })
+	mc, err := metricsclient.NewForConfig(directConfig(port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mc
+}
+
 // TestHealthEndpoints pins the check names and verbose output that
 // upstream's own end-to-end test compares byte for byte.
 func TestHealthEndpoints(t *testing.T) {
@@ -128,17 +146,7 @@ func TestNodeSelector(t *testing.T) {
 		unpatch := []byte(`{"metadata":{"labels":{"metrics-server-skip":null}}}`)
 		_, _ = cluster.Client.CoreV1().Nodes().Patch(ctx, skipped, types.MergePatchType, unpatch, metav1.PatchOptions{})
 	})
-	port := cluster.MetricsServerPort + 1
-	p, err := cluster.StartMetricsServer(ctx, "metrics-server-selector", port,
-		"--metric-resolution=10s", "--kubelet-request-timeout=5s", "--node-selector=metrics-server-skip!=true")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Stop(10 * time.Second)
-	mc, err := metricsclient.NewForConfig(directConfig(port))
-	if err != nil {
-		t.Fatal(err)
-	}
+	mc := startSecondServer(t, "metrics-server-selector", "--node-selector=metrics-server-skip!=true")
 	eventually(t, time.Minute, func() error {
 		list, err := mc.MetricsV1beta1().NodeMetricses().List(ctx, metav1.ListOptions{})
 		if err != nil {
