@@ -79,9 +79,13 @@ type Config struct {
 	Nodes    []string
 	Address  string
 	BasePort int
-	// ServingCert is presented by every node; BadCert by nodes with the
-	// bad-cert fault, NameOnlyCert by nodes with the name-only-cert fault.
-	ServingCert, BadCert, NameOnlyCert tls.Certificate
+	// Certificate issues node's serving certificate: for FaultNone the
+	// good one (the node's name and Address), for FaultBadCert one from an
+	// unknown CA, for FaultNameOnlyCert one for the node's name only. One
+	// certificate per node, as a kubelet has, keeps client handshakes the
+	// size they are in a real cluster. The fleet asks once per node and
+	// kind.
+	Certificate func(node string, kind Fault) (tls.Certificate, error)
 	// ClientCAs verifies client certificates; Token is the accepted
 	// bearer token. A request needs one of the two.
 	ClientCAs *x509.CertPool
@@ -106,6 +110,7 @@ type Fleet struct {
 	mu       sync.Mutex
 	firstRun map[string]time.Time            // pod UID → when the fleet first ran it
 	conns    []map[net.Conn]*tls.Certificate // open connections of each node, with the certificate each was set up with
+	certs    map[certKey]*tls.Certificate
 }
 
 const byNode = "byNode"
@@ -113,7 +118,7 @@ const byNode = "byNode"
 // New prepares a fleet; Run starts it.
 func New(cfg Config) *Fleet {
 	f := &Fleet{cfg: cfg, nodeIndex: make(map[string]int, len(cfg.Nodes)), firstRun: map[string]time.Time{},
-		conns: make([]map[net.Conn]*tls.Certificate, len(cfg.Nodes))}
+		conns: make([]map[net.Conn]*tls.Certificate, len(cfg.Nodes)), certs: map[certKey]*tls.Certificate{}}
 	for i, n := range cfg.Nodes {
 		f.nodeIndex[n] = i
 		f.conns[i] = map[net.Conn]*tls.Certificate{}
@@ -209,9 +214,12 @@ func (f *Fleet) dropConns(i int) {
 func (f *Fleet) certificateFor(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 	i, ok := f.nodeOfAddr(hello.Conn.LocalAddr())
 	if !ok {
-		return &f.cfg.ServingCert, nil
+		return nil, fmt.Errorf("no node listens on %s", hello.Conn.LocalAddr())
 	}
-	cert := f.certificateOf(i)
+	cert, err := f.certificateOf(i)
+	if err != nil {
+		return nil, err
+	}
 	f.mu.Lock()
 	if _, open := f.conns[i][hello.Conn]; open {
 		f.conns[i][hello.Conn] = cert
@@ -221,23 +229,41 @@ func (f *Fleet) certificateFor(hello *tls.ClientHelloInfo) (*tls.Certificate, er
 }
 
 // certificateOf is the certificate node i serves under its current fault.
-func (f *Fleet) certificateOf(i int) *tls.Certificate {
-	switch f.fault(i) {
-	case FaultBadCert:
-		return &f.cfg.BadCert
-	case FaultNameOnlyCert:
-		return &f.cfg.NameOnlyCert
+func (f *Fleet) certificateOf(i int) (*tls.Certificate, error) {
+	kind := f.fault(i)
+	if kind != FaultBadCert && kind != FaultNameOnlyCert {
+		kind = FaultNone
 	}
-	return &f.cfg.ServingCert
+	key := certKey{i, kind}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c, ok := f.certs[key]; ok {
+		return c, nil
+	}
+	c, err := f.cfg.Certificate(f.cfg.Nodes[i], kind)
+	if err != nil {
+		return nil, fmt.Errorf("certificate of node %s: %w", f.cfg.Nodes[i], err)
+	}
+	f.certs[key] = &c
+	return &c, nil
+}
+
+type certKey struct {
+	node int
+	kind Fault
 }
 
 // setUpWith reports whether the request's connection was set up with the
 // certificate node i serves now.
 func (f *Fleet) setUpWith(r *http.Request, i int) bool {
 	raw, _ := r.Context().Value(connKey{}).(net.Conn)
+	current, err := f.certificateOf(i)
+	if err != nil {
+		return false
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.conns[i][raw] == f.certificateOf(i)
+	return f.conns[i][raw] == current
 }
 
 type connKey struct{}

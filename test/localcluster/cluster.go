@@ -378,21 +378,9 @@ func localizeManifests(rendered []byte, port int) ([]byte, error) {
 }
 
 func (c *Cluster) startFleet(ctx context.Context) error {
-	serving, err := c.pki.kubeletServing.tlsCertificate()
-	if err != nil {
-		return err
-	}
-	bad, err := c.pki.kubeletBadServing.tlsCertificate()
-	if err != nil {
-		return err
-	}
-	nameOnly, err := c.pki.kubeletNameOnly.tlsCertificate()
-	if err != nil {
-		return err
-	}
 	c.Fleet = kubeletsim.New(kubeletsim.Config{
 		Nodes: c.nodeNames(), Address: "127.0.0.1", BasePort: c.cfg.PortBase + 100,
-		ServingCert: serving, BadCert: bad, NameOnlyCert: nameOnly, ClientCAs: c.pki.clientCAs(),
+		Certificate: c.pki.kubeletCertificate, ClientCAs: c.pki.clientCAs(),
 		StatsInterval: c.cfg.StatsInterval, Client: c.Client, Schedule: true,
 	})
 	if err := c.Fleet.RegisterNodes(ctx, c.Client, nil); err != nil {

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/kubemetrics/metrics-server/test/kubeletsim"
 )
 
 // pki is every certificate the cluster uses. Three authorities, as in a
@@ -19,9 +21,8 @@ import (
 type pki struct {
 	ca, frontProxyCA, kubeletCA *authority
 
-	apiserver, admin, frontProxyClient, kubeletClient  leaf
-	kubeletServing, kubeletBadServing, kubeletNameOnly leaf
-	strangerCA                                         *authority
+	apiserver, admin, frontProxyClient, kubeletClient leaf
+	strangerCA                                        *authority
 }
 
 func (p *pki) generate(dir string, nodeNames []string) error {
@@ -50,9 +51,6 @@ func (p *pki) generate(dir string, nodeNames []string) error {
 		{&p.admin, p.ca, leafSpec{commonName: "kubernetes-admin", organizations: []string{"system:masters"}}},
 		{&p.frontProxyClient, p.frontProxyCA, leafSpec{commonName: "front-proxy-client"}},
 		{&p.kubeletClient, p.ca, leafSpec{commonName: "metrics-server-kubelet-client"}},
-		{&p.kubeletServing, p.kubeletCA, leafSpec{commonName: "kubelet", server: true, dnsNames: nodeNames, ips: loopback}},
-		{&p.kubeletBadServing, p.strangerCA, leafSpec{commonName: "kubelet", server: true, dnsNames: nodeNames, ips: loopback}},
-		{&p.kubeletNameOnly, p.kubeletCA, leafSpec{commonName: "kubelet", server: true, dnsNames: nodeNames}},
 	} {
 		if *l.into, err = l.by.issue(l.spec); err != nil {
 			return err
@@ -76,6 +74,24 @@ func (p *pki) generate(dir string, nodeNames []string) error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, "sa.pub"), public, 0o644)
+}
+
+// kubeletCertificate issues a simulated kubelet's serving certificate of
+// the given kind (see kubeletsim.Config.Certificate).
+func (p *pki) kubeletCertificate(node string, kind kubeletsim.Fault) (tls.Certificate, error) {
+	spec := leafSpec{commonName: "system:node:" + node, server: true, dnsNames: []string{node}, ips: []net.IP{net.IPv4(127, 0, 0, 1)}}
+	ca := p.kubeletCA
+	switch kind {
+	case kubeletsim.FaultBadCert:
+		ca = p.strangerCA
+	case kubeletsim.FaultNameOnlyCert:
+		spec.ips = nil
+	}
+	l, err := ca.issue(spec)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return l.tlsCertificate()
 }
 
 // clientCAs verifies client certificates signed by the cluster CA, as a
