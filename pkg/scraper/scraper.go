@@ -125,8 +125,9 @@ func (s *Scraper) Scrape(ctx context.Context, stagger bool) (Result, error) {
 	now := s.cfg.Clock.Now()
 	for i, st := range states {
 		state := NodeState(nodes[i], now)
-		if state != st.state && state == NodeStateReady {
-			// A node that just became ready is tried at once.
+		if state != st.state && st.state != "" {
+			// A node whose state changed (became ready, started
+			// terminating) is tried at once.
 			st.failures, st.skip = 0, 0
 		}
 		st.state = state
@@ -324,6 +325,10 @@ const newNodeAge = 5 * time.Minute
 // Taints that cluster autoscalers put on nodes they are removing.
 var terminatingTaints = []string{"ToBeDeletedByClusterAutoscaler", "karpenter.sh/disrupted", "karpenter.sh/disruption"}
 
+// IsTerminatingTaint reports whether a taint with this key marks a node a
+// cluster autoscaler is removing.
+func IsTerminatingTaint(key string) bool { return slices.Contains(terminatingTaints, key) }
+
 // NodeState tells why a node may be expected to fail a scrape: it is being
 // deleted or drained by an autoscaler (terminating), was created moments
 // ago and is not ready yet (new), or is not ready.
@@ -332,7 +337,7 @@ func NodeState(node *corev1.Node, now time.Time) string {
 		return NodeStateTerminating
 	}
 	for _, t := range node.Spec.Taints {
-		if slices.Contains(terminatingTaints, t.Key) {
+		if IsTerminatingTaint(t.Key) {
 			return NodeStateTerminating
 		}
 	}

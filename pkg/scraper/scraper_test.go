@@ -222,8 +222,8 @@ func TestBackoff(t *testing.T) {
 		t.Fatalf("attempts in rounds %v, want %v", attempted, want)
 	}
 
-	// Round 22's failure set 8 skips; the node becoming ready cancels the
-	// rest: it is tried at once, still failing.
+	// Round 22's failure set 8 skips; the node's state changing (here to
+	// ready) cancels the rest: it is tried at once, still failing.
 	node.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}
 	mu.Lock()
 	before := requests

@@ -170,6 +170,11 @@ func trimNode(obj any) (any, error) {
 			DaemonEndpoints: node.Status.DaemonEndpoints,
 		},
 	}
+	for _, t := range node.Spec.Taints {
+		if scraper.IsTerminatingTaint(t.Key) {
+			trimmed.Spec.Taints = append(trimmed.Spec.Taints, corev1.Taint{Key: t.Key, Effect: t.Effect})
+		}
+	}
 	if p, ok := node.Annotations[scraper.ResourceMetricsPathAnnotation]; ok {
 		trimmed.Annotations = map[string]string{scraper.ResourceMetricsPathAnnotation: p}
 	}
