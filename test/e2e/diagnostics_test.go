@@ -75,8 +75,8 @@ func TestKubeletTLS(t *testing.T) {
 
 // TestNodeStates: a node that was just created and whose kubelet does not
 // answer is "new", then, tainted by the cluster autoscaler, "terminating".
-// Each state is logged once, as information, and counted; once the node
-// is deleted its per-node series go.
+// Each state is logged once, as information, and counted; the node is
+// backed off; once it is deleted its per-node series go.
 func TestNodeStates(t *testing.T) {
 	ctx := context.Background()
 	const name = "e2e-new-node"
@@ -126,6 +126,18 @@ func TestNodeStates(t *testing.T) {
 		if !strings.HasPrefix(line, "I") {
 			t.Errorf("an expected failure was logged above information: %s", line)
 		}
+	}
+	// Failing round after round, it is backed off, and that is said once
+	// per run of failures.
+	logs, err := os.ReadFile(cluster.LogPath("metrics-server"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(logs), `"Backing off a node that keeps failing" node="`+name+`"`) {
+		t.Errorf("%s was not backed off", name)
+	}
+	if _, body := direct(t, "/metrics", true); !strings.Contains(body, "resource_metrics_scraper_backoff_skips_total ") {
+		t.Error("/metrics counts no backed-off scrape")
 	}
 
 	if err := cluster.Client.CoreV1().Nodes().Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
