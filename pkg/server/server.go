@@ -25,11 +25,13 @@ import (
 	"github.com/kubemetrics/metrics-server/pkg/storage"
 )
 
-// warmupInterval is how soon after the first scrape the server scrapes again
+// firstWarmup is how soon after the first scrape the server scrapes again
 // while it cannot yet serve every node: a rate needs two points, and waiting a
 // whole resolution for the second one (as upstream does) delays the first
-// `kubectl top` by a minute with the default resolution.
-const warmupInterval = 5 * time.Second
+// `kubectl top` by a minute with the default resolution. The kubelet's next
+// statistics may come a second later or fifteen, so the warm-up rounds come
+// 1, 2, 4, 8 s … apart (a round that finds nothing new stores nothing).
+const firstWarmup = time.Second
 
 // Server is a runnable metrics server.
 type Server struct {
@@ -107,9 +109,10 @@ func (s *Server) scrapeLoop(ctx context.Context) {
 	ticker := s.clock.NewTicker(s.resolution)
 	defer ticker.Stop()
 	s.tick(ctx, false)
-	warmup := s.clock.NewTimer(warmupInterval)
+	interval := firstWarmup
+	warmup := s.clock.NewTimer(interval)
 	defer warmup.Stop()
-	warming := 2*warmupInterval < s.resolution
+	warming := 2*interval < s.resolution
 	for {
 		var warmupC <-chan time.Time
 		if warming {
@@ -123,10 +126,11 @@ func (s *Server) scrapeLoop(ctx context.Context) {
 			s.tick(ctx, true)
 		case <-warmupC:
 			s.tick(ctx, false)
-			if s.allNodesServed() || s.clock.Since(time.Unix(0, s.lastTickStart.Load()))+warmupInterval >= s.resolution {
+			interval *= 2
+			if s.allNodesServed() || s.clock.Since(time.Unix(0, s.lastTickStart.Load()))+interval >= s.resolution {
 				warming = false
 			} else {
-				warmup.Reset(warmupInterval)
+				warmup.Reset(interval)
 			}
 		}
 	}
