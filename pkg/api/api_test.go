@@ -196,7 +196,14 @@ func TestAllPodsListReuse(t *testing.T) {
 		t.Error("restamping changed a list already handed out")
 	}
 
-	first, next = nil, nil
+	f.pods.PodsChanged()
+	again := all()
+	if &again[0] == &next[0] {
+		t.Error("the shared list outlived a change of the pods")
+	}
+
+	converted = &again[0].Containers[0]
+	first, next, again = nil, nil, nil
 	runtime.GC()
 	if rebuilt := all(); &rebuilt[0].Containers[0] == converted {
 		t.Error("the shared list outlived its last user")

@@ -29,7 +29,8 @@ type PodStorage struct {
 	clock Clock
 
 	// allPods is the last unfiltered all-namespaces list, shared (read
-	// only) by every such request while the store is unchanged.
+	// only) by every such request while the store and the pods are
+	// unchanged (see PodsChanged).
 	mu      sync.Mutex
 	allPods allPodsList
 }
@@ -138,6 +139,14 @@ func (s *PodStorage) sharedAllPods(storeVersion uint64, now metav1.Time) []metri
 		s.shareLocked(storeVersion, now.Unix(), items)
 	}
 	return items
+}
+
+// PodsChanged says the Running pods or their labels changed: the next
+// all-pods list is built afresh rather than shared.
+func (s *PodStorage) PodsChanged() {
+	s.mu.Lock()
+	s.allPods = allPodsList{}
+	s.mu.Unlock()
 }
 
 func (s *PodStorage) shareAllPods(storeVersion uint64, second int64, items []metrics.PodMetrics) {

@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/metadata/metadatalister"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/clock"
 
 	"github.com/kubemetrics/metrics-server/pkg/api"
@@ -140,9 +142,23 @@ func (c *Config) New() (*Server, error) {
 		return nil, fmt.Errorf("adding health checks: %w", err)
 	}
 	podLister := metadatalister.New(podInformer.Informer().GetIndexer(), podsResource)
-	if err := api.Install(generic,
-		api.NewNodeStorage(store, nodeLister, c.NodeSelector, c.Clock),
-		api.NewPodStorage(store, podLister, c.Clock)); err != nil {
+	podStorage := api.NewPodStorage(store, podLister, c.Clock)
+	// The shared all-pods list holds the Running pods and their labels;
+	// only changes to those make it stale (status updates do not).
+	if _, err := podInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { podStorage.PodsChanged() },
+		DeleteFunc: func(any) { podStorage.PodsChanged() },
+		UpdateFunc: func(old, cur any) {
+			o, ok1 := old.(*metav1.PartialObjectMetadata)
+			n, ok2 := cur.(*metav1.PartialObjectMetadata)
+			if !ok1 || !ok2 || !maps.Equal(o.Labels, n.Labels) {
+				podStorage.PodsChanged()
+			}
+		},
+	}); err != nil {
+		return nil, fmt.Errorf("watching pods: %w", err)
+	}
+	if err := api.Install(generic, api.NewNodeStorage(store, nodeLister, c.NodeSelector, c.Clock), podStorage); err != nil {
 		return nil, fmt.Errorf("installing metrics.k8s.io: %w", err)
 	}
 	s.generic = generic
