@@ -55,12 +55,12 @@ type Scraper struct {
 type nodeState struct {
 	decoder *Decoder
 	// lastReason is the reason of the last failure, "" after a success;
-	// state is the node's state (NodeState) this round. A failure is
-	// logged when either changes, not on every round.
-	lastReason string
-	state      string
-	// loggedState is the node state of the last failure logged.
-	loggedState string
+	// state is the node's state (NodeState) this round, failedState its
+	// state at the last failure. A failure is logged when its reason or
+	// the node's state differs from the last failure's, not every round.
+	lastReason  string
+	state       string
+	failedState string
 	// lastSize is the size of the node's last answer: the buffer is grown to
 	// it before reading, so reading does not double the buffer past it.
 	lastSize int
@@ -279,7 +279,7 @@ func (s *Scraper) logOutcome(node *corev1.Node, st *nodeState, err error) {
 			reason = se.Reason
 		}
 	}
-	changed := reason != st.lastReason || err != nil && st.state != st.loggedState
+	changed := reason != st.lastReason || err != nil && st.state != st.failedState
 	previous := st.lastReason
 	recordNodeOutcome(node.Name, previous, reason, st.state)
 	st.lastReason = reason
@@ -306,7 +306,7 @@ func (s *Scraper) logOutcome(node *corev1.Node, st *nodeState, err error) {
 		klog.V(4).InfoS("Failed to scrape node again", "node", klog.KObj(node), "nodeState", st.state, "reason", reason, "err", err)
 	}
 	if err != nil {
-		st.loggedState = st.state
+		st.failedState = st.state
 	}
 }
 

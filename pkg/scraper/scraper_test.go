@@ -202,19 +202,25 @@ func TestBackoff(t *testing.T) {
 		Nodes: func() ([]*corev1.Node, error) { return []*corev1.Node{node}, nil },
 		Sink:  &recordingSink{batches: map[string]int{}}, RequestTimeout: time.Second, Concurrency: 1,
 	})
-	var attempted []int
-	for round := 1; round <= 25; round++ {
+	// scrape runs one round and returns how many requests it sent.
+	scrape := func() (int, Result) {
+		t.Helper()
 		mu.Lock()
 		before := requests
 		mu.Unlock()
-		if _, err := s.Scrape(context.Background(), true); err != nil {
+		res, err := s.Scrape(context.Background(), true)
+		if err != nil {
 			t.Fatal(err)
 		}
 		mu.Lock()
-		if requests > before {
+		defer mu.Unlock()
+		return requests - before, res
+	}
+	var attempted []int
+	for round := 1; round <= 25; round++ {
+		if sent, _ := scrape(); sent > 0 {
 			attempted = append(attempted, round)
 		}
-		mu.Unlock()
 	}
 	// Failures 1-3 in rounds 1-3; then skips of 1, 2, 4, 8, 8 rounds.
 	want := []int{1, 2, 3, 5, 8, 13, 22}
@@ -225,35 +231,18 @@ func TestBackoff(t *testing.T) {
 	// Round 22's failure set 8 skips; the node's state changing (here to
 	// ready) cancels the rest: it is tried at once, still failing.
 	node.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}
-	mu.Lock()
-	before := requests
-	mu.Unlock()
-	if _, err := s.Scrape(context.Background(), true); err != nil {
-		t.Fatal(err)
-	}
-	mu.Lock()
-	if requests != before+1 {
+	if sent, _ := scrape(); sent != 1 {
 		t.Errorf("a node that became ready was not tried at once")
 	}
-	mu.Unlock()
 
 	mu.Lock()
 	failing = false
 	mu.Unlock()
 	for range maxSkippedRounds + 1 {
-		if _, err := s.Scrape(context.Background(), true); err != nil {
-			t.Fatal(err)
-		}
+		scrape()
 	}
-	mu.Lock()
-	before = requests
-	mu.Unlock()
-	res, _ := s.Scrape(context.Background(), true)
-	mu.Lock()
-	after := requests
-	mu.Unlock()
-	if after != before+1 || res.Skipped != 0 {
-		t.Errorf("after a success the node is scraped every round; requests %d → %d, result %+v", before, after, res)
+	if sent, res := scrape(); sent != 1 || res.Skipped != 0 {
+		t.Errorf("after a success the node is scraped every round; %d requests, result %+v", sent, res)
 	}
 }
 

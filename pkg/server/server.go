@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"k8s.io/component-base/metrics/legacyregistry"
 	"net"
 	"net/http"
 	"sync/atomic"
@@ -17,6 +16,7 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/component-base/metrics/legacyregistry"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 

@@ -236,16 +236,24 @@ func (f *Fleet) certificateOf(i int) (*tls.Certificate, error) {
 	}
 	key := certKey{i, kind}
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	if c, ok := f.certs[key]; ok {
+	c, ok := f.certs[key]
+	f.mu.Unlock()
+	if ok {
 		return c, nil
 	}
-	c, err := f.cfg.Certificate(f.cfg.Nodes[i], kind)
+	// Issued outside the fleet's lock, which every connection takes: at
+	// start thousands of nodes handshake at once.
+	issued, err := f.cfg.Certificate(f.cfg.Nodes[i], kind)
 	if err != nil {
 		return nil, fmt.Errorf("certificate of node %s: %w", f.cfg.Nodes[i], err)
 	}
-	f.certs[key] = &c
-	return &c, nil
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c, ok := f.certs[key]; ok {
+		return c, nil // issued meanwhile by another handshake; one certificate per node
+	}
+	f.certs[key] = &issued
+	return &issued, nil
 }
 
 type certKey struct {
