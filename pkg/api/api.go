@@ -73,6 +73,7 @@ type Store interface {
 // to the server.
 func Install(server *genericapiserver.GenericAPIServer, nodes *NodeStorage, pods *PodStorage) error {
 	info := genericapiserver.NewDefaultAPIGroupInfo(metrics.GroupName, Scheme, metav1.ParameterCodec, Codecs)
+	pods.formats = answerFormats(info.NegotiatedSerializer)
 	resources := map[string]rest.Storage{"nodes": nodes, "pods": pods}
 	info.VersionedResourcesStorageMap[metricsv1.SchemeGroupVersion.Version] = resources
 	info.VersionedResourcesStorageMap[v1beta1.SchemeGroupVersion.Version] = resources

@@ -46,13 +46,14 @@ func nodeMetrics(node *corev1.Node, u *storage.Usage, now metav1.Time) metrics.N
 }
 
 // podMetrics converts a pod's usage.
-func podMetrics(pod *metav1.PartialObjectMetadata, u *storage.PodUsage, now metav1.Time) metrics.PodMetrics {
+func podMetrics(it *podItem, now metav1.Time) metrics.PodMetrics {
+	u := &it.usage
 	containers := make([]metrics.ContainerMetrics, len(u.Containers))
 	for i := range u.Containers {
 		containers[i] = metrics.ContainerMetrics{Name: u.Containers[i].Name, Usage: resourceList(&u.Containers[i].Usage)}
 	}
 	return metrics.PodMetrics{
-		ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace, Labels: pod.Labels, CreationTimestamp: now},
+		ObjectMeta: metav1.ObjectMeta{Name: it.name, Namespace: it.namespace, Labels: it.labels, CreationTimestamp: now},
 		Timestamp:  metav1.NewTime(time.Unix(0, u.Timestamp)),
 		Window:     metav1.Duration{Duration: u.Window},
 		Containers: containers,

@@ -6,13 +6,14 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"unsafe"
 	"weak"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/errors"
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/rest"
@@ -27,25 +28,22 @@ type PodStorage struct {
 	store Store
 	pods  metadatalister.Lister
 	clock Clock
+	// formats are the encodings answers write themselves, set by Install.
+	formats map[runtime.Identifier]answerFormat
 
-	// allPods is the last unfiltered all-namespaces list, shared (read
+	// allPods is the last unfiltered all-namespaces selection, shared (read
 	// only) by every such request while the store and the pods are
 	// unchanged (see PodsChanged).
 	mu      sync.Mutex
-	allPods allPodsList
+	allPods sharedSelection
 }
 
-// allPodsList refers to its items weakly: they live while requests use them
-// and are not held between scrapes for nobody (at 5,000 nodes they take
-// hundreds of MiB). The weak pointer is to the items' array, which the
-// responses hold.
-type allPodsList struct {
+// sharedSelection refers to its selection weakly: it lives while requests
+// use it and is not held between scrapes for nobody (at 5,000 nodes it and
+// its encodings take tens of MiB).
+type sharedSelection struct {
 	storeVersion uint64
-	// second is the creation timestamp of the items, served with second
-	// precision; the pod informer may be ahead of the store by at most it.
-	second int64
-	first  weak.Pointer[metrics.PodMetrics]
-	n      int
+	selection    weak.Pointer[podSelection]
 }
 
 var (
@@ -72,22 +70,39 @@ func (s *PodStorage) GetSingularName() string { return "" }
 func (s *PodStorage) NewList() runtime.Object { return &metrics.PodMetricsList{} }
 
 // List returns the pods of the request's namespace (or all namespaces) that
-// have metrics, sorted by namespace and name.
+// have metrics, sorted by namespace and name, as an answer that encodes
+// itself (see podListAnswer).
 func (s *PodStorage) List(ctx context.Context, options *metainternalversion.ListOptions) (runtime.Object, error) {
 	sel, fieldSel := selectors(options)
 	ns := genericapirequest.NamespaceValue(ctx)
 	now := metav1.NewTime(s.clock.Now())
-	fresh := newFreshnessSink(now.Time)
 	unfiltered := ns == "" && sel.Empty() && fieldSel == nil
 	version := s.store.Version()
+	var selection *podSelection
 	if unfiltered {
-		if items := s.sharedAllPods(version, now); items != nil {
-			for i := range items {
-				fresh.observe(items[i].Timestamp.UnixNano())
-			}
-			return &metrics.PodMetricsList{Items: items}, nil
+		selection = s.sharedAllPods(version)
+	}
+	if selection == nil {
+		var err error
+		if selection, err = s.selectPods(ns, sel, fieldSel); err != nil {
+			return nil, err
+		}
+		if unfiltered {
+			s.shareAllPods(version, selection)
 		}
 	}
+	fresh := newFreshnessSink(now.Time)
+	for i := range selection.items {
+		fresh.observe(selection.items[i].usage.Timestamp)
+	}
+	answer := &podListAnswer{selection: selection, created: now, formats: s.formats}
+	if wanted, _ := ctx.Value(objectsWantedKey{}).(bool); wanted {
+		return answer.GetObject(), nil
+	}
+	return answer, nil
+}
+
+func (s *PodStorage) selectPods(ns string, sel labels.Selector, fieldSel fields.Selector) (*podSelection, error) {
 	var pods []*metav1.PartialObjectMetadata
 	var err error
 	if ns != "" {
@@ -99,67 +114,49 @@ func (s *PodStorage) List(ctx context.Context, options *metainternalversion.List
 		return nil, errors.NewInternalError(fmt.Errorf("failed reading pods: %w", err))
 	}
 	sortPods(pods)
-	list := &metrics.PodMetricsList{Items: make([]metrics.PodMetrics, 0, len(pods))}
-	var buf []storage.ContainerUsage
+	selection := &podSelection{items: make([]podItem, 0, len(pods))}
+	// The containers of all pods share few arrays, filled in place by the
+	// store.
+	var containers []storage.ContainerUsage
 	for _, pod := range pods {
-		u, ok := s.store.Pod(storage.PodKey{Namespace: pod.Namespace, Name: pod.Name}, buf)
+		if cap(containers)-len(containers) < 8 {
+			containers = make([]storage.ContainerUsage, 0, 4096)
+		}
+		u, ok := s.store.Pod(storage.PodKey{Namespace: pod.Namespace, Name: pod.Name}, containers[len(containers):])
 		if !ok || fieldSel != nil && !fieldSel.Matches(podFields(pod.Name, pod.Namespace, u.Node)) {
 			continue
 		}
-		buf = u.Containers
-		fresh.observe(u.Timestamp)
-		list.Items = append(list.Items, podMetrics(pod, &u, now))
+		if n := len(u.Containers); n <= cap(containers)-len(containers) {
+			containers = containers[:len(containers)+n]
+		}
+		selection.items = append(selection.items, podItem{name: pod.Name, namespace: pod.Namespace, labels: pod.Labels, usage: u})
 	}
-	if unfiltered {
-		s.shareAllPods(version, now.Unix(), list.Items)
-	}
-	return list, nil
+	return selection, nil
 }
 
-// sharedAllPods returns the shared all-pods list if the store is unchanged
-// since it was built. In a later second its items are copied with the new
-// creation timestamp; the containers (the bulk of it) are shared still.
-func (s *PodStorage) sharedAllPods(storeVersion uint64, now metav1.Time) []metrics.PodMetrics {
+// sharedAllPods returns the shared all-pods selection if the store is
+// unchanged since it was made.
+func (s *PodStorage) sharedAllPods(storeVersion uint64) *podSelection {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	l := &s.allPods
-	if l.n == 0 || l.storeVersion != storeVersion {
+	if s.allPods.storeVersion != storeVersion {
 		return nil
 	}
-	first := l.first.Value()
-	if first == nil {
-		return nil
-	}
-	items := unsafe.Slice(first, l.n)
-	if l.second != now.Unix() {
-		items = slices.Clone(items)
-		for i := range items {
-			items[i].CreationTimestamp = now
-		}
-		s.shareLocked(storeVersion, now.Unix(), items)
-	}
-	return items
+	return s.allPods.selection.Value()
 }
 
 // PodsChanged says the Running pods or their labels changed: the next
-// all-pods list is built afresh rather than shared.
+// all-pods list is selected afresh rather than shared.
 func (s *PodStorage) PodsChanged() {
 	s.mu.Lock()
-	s.allPods = allPodsList{}
+	s.allPods = sharedSelection{}
 	s.mu.Unlock()
 }
 
-func (s *PodStorage) shareAllPods(storeVersion uint64, second int64, items []metrics.PodMetrics) {
+func (s *PodStorage) shareAllPods(storeVersion uint64, selection *podSelection) {
 	s.mu.Lock()
-	s.shareLocked(storeVersion, second, items)
+	s.allPods = sharedSelection{storeVersion: storeVersion, selection: weak.Make(selection)}
 	s.mu.Unlock()
-}
-
-func (s *PodStorage) shareLocked(storeVersion uint64, second int64, items []metrics.PodMetrics) {
-	s.allPods = allPodsList{storeVersion: storeVersion, second: second, n: len(items)}
-	if len(items) > 0 {
-		s.allPods.first = weak.Make(&items[0])
-	}
 }
 
 // sortPods orders pods by namespace and name. It sorts a slice of the keys
@@ -201,7 +198,7 @@ func (s *PodStorage) Get(ctx context.Context, name string, opts *metav1.GetOptio
 	}
 	now := metav1.NewTime(s.clock.Now())
 	newFreshnessSink(now.Time).observe(u.Timestamp)
-	m := podMetrics(pod, &u, now)
+	m := podMetrics(&podItem{name: pod.Name, namespace: pod.Namespace, labels: pod.Labels, usage: u}, now)
 	return &m, nil
 }
 
@@ -212,6 +209,8 @@ func (s *PodStorage) ConvertToTable(ctx context.Context, object runtime.Object, 
 	switch o := object.(type) {
 	case *metrics.PodMetrics:
 		rows = append(rows, podRow(o))
+	case *podListAnswer:
+		return s.ConvertToTable(ctx, o.GetObject(), tableOptions)
 	case *metrics.PodMetricsList:
 		for i := range o.Items {
 			rows = append(rows, podRow(&o.Items[i]))

@@ -128,6 +128,10 @@ func (c *Config) New() (*Server, error) {
 	gc.OpenAPIConfig.Info.Title, gc.OpenAPIConfig.Info.Version = title, ver
 	gc.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(generatedopenapi.GetOpenAPIDefinitions, openapi.NewDefinitionNamer(api.Scheme))
 	gc.OpenAPIV3Config.Info.Title, gc.OpenAPIV3Config.Info.Version = title, ver
+	// Pod lists encode themselves unless the answer is to be transformed.
+	gc.BuildHandlerChainFunc = func(apiHandler http.Handler, c *genericapiserver.Config) http.Handler {
+		return genericapiserver.DefaultBuildHandlerChain(api.WithTransformedAnswers(apiHandler), c)
+	}
 	generic, err := gc.Complete(nil).New("metrics-server", genericapiserver.NewEmptyDelegate())
 	if err != nil {
 		return nil, fmt.Errorf("creating the API server: %w", err)

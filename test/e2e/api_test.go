@@ -185,6 +185,28 @@ func TestRawQueries(t *testing.T) {
 		}
 	})
 
+	// Pod lists write JSON and protobuf themselves; the other forms of the
+	// answer are the generic apiserver's, from the same pods.
+	t.Run("other answer forms", func(t *testing.T) {
+		path := base + "/namespaces/" + namespace + "/pods"
+		for _, tc := range []struct {
+			name, path, accept, contentType, want string
+		}{
+			{"yaml", path, "application/yaml", "application/yaml", "kind: PodMetricsList"},
+			{"pretty json", path + "?pretty=true", "application/json", "application/json", "{\n  \"kind\": \"PodMetricsList\""},
+			{"metadata only", path, "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io", "application/json", `"kind":"PartialObjectMetadataList"`},
+		} {
+			code, ct, body := get(t, tc.path, tc.accept)
+			if code != 200 || ct != tc.contentType || !strings.Contains(string(body), tc.want) {
+				t.Errorf("%s: got %d %q\n%s", tc.name, code, ct, body)
+				continue
+			}
+			if n := strings.Count(string(body), "name: two") + strings.Count(string(body), `"name": "two"`) + strings.Count(string(body), `"name":"two"`); n != 1 {
+				t.Errorf("%s: pod two named %d times, want once\n%s", tc.name, n, body)
+			}
+		}
+	})
+
 	t.Run("table", func(t *testing.T) {
 		for _, tc := range []struct {
 			args   []string
