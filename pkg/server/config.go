@@ -101,7 +101,6 @@ func (c *Config) New() (*Server, error) {
 		resolution:  c.MetricResolution,
 		clock:       c.Clock,
 		metricsAddr: c.MetricsBindAddress,
-		servingCA:   c.ServingCA,
 		scraper: scraper.New(scraper.Config{
 			Client:         scraper.NewClient(c.Kubelet, c.KubeletTransport),
 			Nodes:          selected,
@@ -135,6 +134,12 @@ func (c *Config) New() (*Server, error) {
 	generic, err := gc.Complete(nil).New("metrics-server", genericapiserver.NewEmptyDelegate())
 	if err != nil {
 		return nil, fmt.Errorf("creating the API server: %w", err)
+	}
+	if c.ServingCA != nil {
+		// Published once the server listens; see servingcert.Controller.Start.
+		generic.AddPostStartHookOrDie("serving-ca-publisher", func(ctx genericapiserver.PostStartHookContext) error {
+			return c.ServingCA.Start(ctx)
+		})
 	}
 	// Added after New, like upstream, so the verbose probe output lists
 	// them after the generic post-start hooks, in this order.

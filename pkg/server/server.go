@@ -21,7 +21,6 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/kubemetrics/metrics-server/pkg/scraper"
-	"github.com/kubemetrics/metrics-server/pkg/servingcert"
 	"github.com/kubemetrics/metrics-server/pkg/storage"
 )
 
@@ -46,7 +45,6 @@ type Server struct {
 	resolution  time.Duration
 	clock       clock.WithTicker
 	metricsAddr string
-	servingCA   *servingcert.Controller
 
 	// lastTickStart is the unix nanosecond start of the latest scrape round,
 	// 0 before the first; liveness fails when it is too old.
@@ -67,9 +65,6 @@ func (s *Server) Run(ctx context.Context) error {
 		if err := s.serveMetrics(ctx); err != nil {
 			return err
 		}
-	}
-	if s.servingCA != nil {
-		go s.servingCA.Run(ctx)
 	}
 	go s.scrapeLoop(ctx)
 	return s.generic.PrepareRun().RunWithContext(ctx)

@@ -90,10 +90,20 @@ func New(ctx context.Context, cfg Config) (*Controller, error) {
 		return nil, err
 	}
 	c.ca, c.serving = ca, serving
-	if err := c.publish(ctx); err != nil {
-		return nil, err
-	}
 	return c, nil
+}
+
+// Start publishes the CA in the APIServices, then keeps the caBundle current
+// and rotates the CA and certificate until ctx ends. The server calls it
+// once it listens: the caBundle's update makes kube-apiserver check the
+// APIService's availability at once, which before then would fail and be
+// retried only after a backoff of seconds.
+func (c *Controller) Start(ctx context.Context) error {
+	if err := c.publish(ctx); err != nil {
+		return err
+	}
+	go c.Run(ctx)
+	return nil
 }
 
 func (c *Controller) issue() (ca, serving *pair, err error) {

@@ -108,6 +108,12 @@ func TestController(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if certs, _, _ := bundleOf(t, client, "v1.metrics.k8s.io"); len(certs) != 0 {
+		t.Fatal("the CA was published before Start")
+	}
+	if err := c.publish(ctx); err != nil {
+		t.Fatal(err)
+	}
 	for _, name := range []string{"v1beta1.metrics.k8s.io", "v1.metrics.k8s.io"} {
 		certs, roots, insecure := bundleOf(t, client, name)
 		if insecure {
