@@ -54,8 +54,9 @@ test-e2e: build ## End-to-end tests against a real local control plane.
 	E2E_TOOLS_DIR="$$tools" E2E_METRICS_SERVER="$(CURDIR)/$(BIN)/metrics-server" \
 		go test -tags e2e -count=1 -timeout 40m -v ./test/e2e/
 
-fuzz: ## Fuzz the kubelet decoder against expfmt for FUZZTIME (default 60s).
+fuzz: ## Fuzz the kubelet decoder against expfmt and the pod list encoders against the codecs, FUZZTIME each (default 60s).
 	go test ./pkg/scraper -run '^$$' -fuzz FuzzDecode -fuzztime $${FUZZTIME:-60s}
+	go test ./pkg/api -run '^$$' -fuzz FuzzPodListEncoding -fuzztime $${FUZZTIME:-60s}
 
 bench: ## Micro-benchmarks of the hot paths.
 	go test ./pkg/... -run '^$$' -bench . -benchmem -count $${COUNT:-6}

@@ -51,8 +51,12 @@ func main() {
 	flag.DurationVar(&b.loadDuration, "load-duration", 20*time.Second, "length of the load phase")
 	flag.DurationVar(&b.clientInterval, "client-interval", time.Second, "how often each load client lists (0: back to back)")
 	flag.StringVar(&b.report, "report", "docs/performance.md", "markdown file whose scale table gets this run's row (empty: print only)")
+	serverEnv := flag.String("server-env", "", "comma-separated KEY=value pairs added to the metrics server's environment (e.g. GOGC=50)")
 	klog.InitFlags(nil)
 	flag.Parse()
+	if *serverEnv != "" {
+		cfg.MetricsServerEnv = strings.Split(*serverEnv, ",")
+	}
 	cfg.Nodes = b.nodes
 	b.namespaces = max(1, (b.nodes*b.podsPerNode+*podsPerNamespace-1) / *podsPerNamespace)
 	cfg.NodePrefix = "sim"

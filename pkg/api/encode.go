@@ -13,10 +13,10 @@ import (
 
 // Pod lists are written straight from the store's usage to the bytes the
 // generic apiserver's codecs would produce for a PodMetricsList, in
-// protobuf and in JSON: building and encoding 150,000 PodMetrics objects
-// (a ResourceList map per container, a Quantity formatted several times per
-// value by the generated marshallers) was most of the server's CPU at 5,000
-// nodes. encode_test.go holds both writers to the codecs' bytes.
+// protobuf and in JSON: building and encoding 150,000 PodMetrics objects (a
+// ResourceList map per container, a Quantity formatted several times per
+// value by the generated marshallers) was over a third of the server's CPU
+// at 5,000 nodes. encode_test.go holds both writers to the codecs' bytes.
 
 // podItem is one pod of a list answer.
 type podItem struct {

@@ -58,6 +58,9 @@ type Config struct {
 	NodePrefix string
 	// MetricsServerArgs are added to the metrics server's command line.
 	MetricsServerArgs []string
+	// MetricsServerEnv are added to the metrics servers' environment
+	// (KEY=value), e.g. GOGC.
+	MetricsServerEnv []string
 	// StatsInterval is the simulated kubelets' housekeeping period.
 	StatsInterval time.Duration
 	// DeferMetricsServer leaves the metrics server to StartMainMetricsServer,
@@ -213,7 +216,7 @@ func (c *Cluster) startEtcd(ctx context.Context) error {
 	client := "http://127.0.0.1:" + strconv.Itoa(c.cfg.PortBase)
 	peer := "http://127.0.0.1:" + strconv.Itoa(c.cfg.PortBase+1)
 	var err error
-	c.etcd, err = startProcess("etcd", c.path(logsDir), c.tool("etcd"),
+	c.etcd, err = startProcess("etcd", c.path(logsDir), c.tool("etcd"), nil,
 		"--name=local", "--data-dir="+c.path("etcd"),
 		"--listen-client-urls="+client, "--advertise-client-urls="+client,
 		"--listen-peer-urls="+peer, "--initial-advertise-peer-urls="+peer,
@@ -273,7 +276,7 @@ func (c *Cluster) startAPIServer(ctx context.Context) error {
 
 func (c *Cluster) runAPIServer(ctx context.Context) error {
 	var err error
-	c.apiserver, err = startProcess("kube-apiserver", c.path(logsDir), c.tool("kube-apiserver"), c.apiserverArgs...)
+	c.apiserver, err = startProcess("kube-apiserver", c.path(logsDir), c.tool("kube-apiserver"), nil, c.apiserverArgs...)
 	if err != nil {
 		return err
 	}
@@ -295,7 +298,7 @@ func (c *Cluster) RestartAPIServer(ctx context.Context) error {
 
 func (c *Cluster) startControllerManager(ctx context.Context) error {
 	var err error
-	c.kcm, err = startProcess("kube-controller-manager", c.path(logsDir), c.tool("kube-controller-manager"),
+	c.kcm, err = startProcess("kube-controller-manager", c.path(logsDir), c.tool("kube-controller-manager"), nil,
 		"--kubeconfig="+c.AdminKubeconfig,
 		"--authentication-kubeconfig="+c.AdminKubeconfig, "--authorization-kubeconfig="+c.AdminKubeconfig,
 		"--bind-address=127.0.0.1", "--secure-port=0", "--leader-elect=false",
@@ -447,7 +450,7 @@ func (c *Cluster) StartMetricsServer(ctx context.Context, name string, port int,
 		"--kubelet-use-node-status-port",
 		"--metric-resolution=15s",
 	}, extraArgs...)
-	p, err := startProcess(name, c.path(logsDir), c.cfg.MetricsServer, args...)
+	p, err := startProcess(name, c.path(logsDir), c.cfg.MetricsServer, c.cfg.MetricsServerEnv, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -20,13 +20,18 @@ type Process struct {
 	err     error
 }
 
-func startProcess(name, logDir, binary string, args ...string) (*Process, error) {
+// startProcess starts binary with args; env, when set, is added to this
+// process's environment.
+func startProcess(name, logDir, binary string, env []string, args ...string) (*Process, error) {
 	logPath := filepath.Join(logDir, name+".log")
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(binary, args...)
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// Its own process group, so a Ctrl-C in the terminal reaches only the
 	// cluster, which then stops its children in order.
