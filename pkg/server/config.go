@@ -122,6 +122,14 @@ func (c *Config) New() (*Server, error) {
 	}
 
 	gc := c.Apiserver
+	if c.ServingCA != nil && gc.SecureServing != nil {
+		// Published once the server listens; see servingcert.Controller.Start.
+		// Not a post-start hook: each hook adds a line to the verbose health
+		// output, which must read as upstream's.
+		listener := &acceptNotifier{Listener: gc.SecureServing.Listener, accepting: make(chan struct{})}
+		gc.SecureServing.Listener = listener
+		s.servingCA, s.serving = c.ServingCA, listener.accepting
+	}
 	title, ver := "Kubernetes metrics-server", strings.Split(version.Get().GitVersion, "-")[0]
 	gc.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(generatedopenapi.GetOpenAPIDefinitions, openapi.NewDefinitionNamer(api.Scheme))
 	gc.OpenAPIConfig.Info.Title, gc.OpenAPIConfig.Info.Version = title, ver
@@ -134,12 +142,6 @@ func (c *Config) New() (*Server, error) {
 	generic, err := gc.Complete(nil).New("metrics-server", genericapiserver.NewEmptyDelegate())
 	if err != nil {
 		return nil, fmt.Errorf("creating the API server: %w", err)
-	}
-	if c.ServingCA != nil {
-		// Published once the server listens; see servingcert.Controller.Start.
-		generic.AddPostStartHookOrDie("serving-ca-publisher", func(ctx genericapiserver.PostStartHookContext) error {
-			return c.ServingCA.Start(ctx)
-		})
 	}
 	// Added after New, like upstream, so the verbose probe output lists
 	// them after the generic post-start hooks, in this order.

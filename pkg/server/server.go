@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/kubemetrics/metrics-server/pkg/scraper"
+	"github.com/kubemetrics/metrics-server/pkg/servingcert"
 	"github.com/kubemetrics/metrics-server/pkg/storage"
 )
 
@@ -45,6 +47,9 @@ type Server struct {
 	resolution  time.Duration
 	clock       clock.WithTicker
 	metricsAddr string
+	// servingCA, when set, is started once serving is closed.
+	servingCA *servingcert.Controller
+	serving   <-chan struct{}
 
 	// lastTickStart is the unix nanosecond start of the latest scrape round,
 	// 0 before the first; liveness fails when it is too old.
@@ -66,8 +71,44 @@ func (s *Server) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	go s.scrapeLoop(ctx)
-	return s.generic.PrepareRun().RunWithContext(ctx)
+	runCtx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	if s.servingCA != nil {
+		go s.startServingCA(runCtx, stop)
+	}
+	go s.scrapeLoop(runCtx)
+	err := s.generic.PrepareRun().RunWithContext(runCtx)
+	if ctx.Err() == nil && runCtx.Err() != nil {
+		return context.Cause(runCtx)
+	}
+	return err
+}
+
+// startServingCA publishes the serving CA once the secure server accepts
+// connections, and stops the server if that fails: kube-apiserver could
+// not verify it.
+func (s *Server) startServingCA(ctx context.Context, stop context.CancelCauseFunc) {
+	select {
+	case <-s.serving:
+	case <-ctx.Done():
+		return
+	}
+	if err := s.servingCA.Start(ctx); err != nil {
+		stop(fmt.Errorf("publishing the serving CA: %w", err))
+	}
+}
+
+// acceptNotifier closes accepting on the first Accept: the moment the
+// secure server begins to serve.
+type acceptNotifier struct {
+	net.Listener
+	once      sync.Once
+	accepting chan struct{}
+}
+
+func (l *acceptNotifier) Accept() (net.Conn, error) {
+	l.once.Do(func() { close(l.accepting) })
+	return l.Listener.Accept()
 }
 
 // serveMetrics serves the self-metrics on their own plain-HTTP listener
