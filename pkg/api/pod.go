@@ -36,6 +36,12 @@ type PodStorage struct {
 	// unchanged (see PodsChanged).
 	mu      sync.Mutex
 	allPods sharedSelection
+	// sortedPods is every Running pod in namespace and name order, kept
+	// until the pods change (podsGen counts the changes): a scrape changes
+	// the usage but rarely the pods, and listing and sorting 30,000 pods
+	// cost as much as looking up their usage.
+	sortedPods []*metav1.PartialObjectMetadata
+	podsGen    uint64
 }
 
 // sharedSelection refers to its selection weakly: it lives while requests
@@ -103,17 +109,10 @@ func (s *PodStorage) List(ctx context.Context, options *metainternalversion.List
 }
 
 func (s *PodStorage) selectPods(ns string, sel labels.Selector, fieldSel fields.Selector) (*podSelection, error) {
-	var pods []*metav1.PartialObjectMetadata
-	var err error
-	if ns != "" {
-		pods, err = s.pods.Namespace(ns).List(sel)
-	} else {
-		pods, err = s.pods.List(sel)
-	}
+	pods, err := s.listPods(ns, sel)
 	if err != nil {
 		return nil, errors.NewInternalError(fmt.Errorf("failed reading pods: %w", err))
 	}
-	sortPods(pods)
 	selection := &podSelection{items: make([]podItem, 0, len(pods))}
 	// The containers of all pods share few arrays, filled in place by the
 	// store.
@@ -134,6 +133,40 @@ func (s *PodStorage) selectPods(ns string, sel labels.Selector, fieldSel fields.
 	return selection, nil
 }
 
+// listPods returns the Running pods of ns (all if empty) that match sel,
+// sorted by namespace and name. The slice is shared: callers only read it.
+func (s *PodStorage) listPods(ns string, sel labels.Selector) ([]*metav1.PartialObjectMetadata, error) {
+	if ns != "" || !sel.Empty() {
+		var pods []*metav1.PartialObjectMetadata
+		var err error
+		if ns != "" {
+			pods, err = s.pods.Namespace(ns).List(sel)
+		} else {
+			pods, err = s.pods.List(sel)
+		}
+		sortPods(pods)
+		return pods, err
+	}
+	s.mu.Lock()
+	gen, pods := s.podsGen, s.sortedPods
+	s.mu.Unlock()
+	if pods != nil {
+		return pods, nil
+	}
+	pods, err := s.pods.List(sel)
+	if err != nil {
+		return nil, err
+	}
+	sortPods(pods)
+	s.mu.Lock()
+	// Kept only if no change came in meanwhile: the list may predate it.
+	if s.podsGen == gen {
+		s.sortedPods = pods
+	}
+	s.mu.Unlock()
+	return pods, nil
+}
+
 // sharedAllPods returns the shared all-pods selection if the store is
 // unchanged since it was made.
 func (s *PodStorage) sharedAllPods(storeVersion uint64) *podSelection {
@@ -146,10 +179,12 @@ func (s *PodStorage) sharedAllPods(storeVersion uint64) *podSelection {
 }
 
 // PodsChanged says the Running pods or their labels changed: the next
-// all-pods list is selected afresh rather than shared.
+// all-pods list is listed, sorted and selected afresh rather than shared.
 func (s *PodStorage) PodsChanged() {
 	s.mu.Lock()
 	s.allPods = sharedSelection{}
+	s.podsGen++
+	s.sortedPods = nil
 	s.mu.Unlock()
 }
 
