@@ -7,10 +7,13 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"math"
 	"net/http"
 	"os"
 	"slices"
@@ -20,6 +23,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
@@ -34,6 +39,7 @@ type benchConfig struct {
 	resolution                                 time.Duration
 	cycles, clients                            int
 	loadDuration, clientInterval               time.Duration
+	lockstep                                   bool
 	report                                     string
 }
 
@@ -50,6 +56,7 @@ func main() {
 	flag.IntVar(&b.clients, "clients", 100, "concurrent per-namespace list clients in the load phase")
 	flag.DurationVar(&b.loadDuration, "load-duration", 20*time.Second, "length of the load phase")
 	flag.DurationVar(&b.clientInterval, "client-interval", time.Second, "how often each load client lists (0: back to back)")
+	flag.BoolVar(&b.lockstep, "lockstep", false, "start every load client at once, so that each interval begins with a burst of --clients simultaneous lists, instead of spreading their starts evenly over one interval")
 	flag.StringVar(&b.report, "report", "docs/performance.md", "markdown file whose scale table gets this run's row (empty: print only)")
 	serverEnv := flag.String("server-env", "", "comma-separated KEY=value pairs added to the metrics server's environment (e.g. GOGC=50)")
 	klog.InitFlags(nil)
@@ -147,7 +154,13 @@ func run(cfg localcluster.Config, b benchConfig) error {
 	r.steadyRSS = rss[len(rss)/2]
 	r.heapInUse = gauge(metricsAddr(cfg.PortBase), "go_memstats_heap_inuse_bytes") / (1 << 20)
 
+	served0 := listDurations(metricsAddr(cfg.PortBase), "namespace")
 	r.perNamespace = loadPerNamespace(ctx, mc, b)
+	served := listDurations(metricsAddr(cfg.PortBase), "namespace").since(served0)
+	// The server's own view of the same requests, to tell its share of the
+	// latency from the aggregation layer's and the clients'.
+	klog.InfoS("Per-namespace lists as the server timed them", "requests", served.count(),
+		"p50Within", served.quantileBound(0.5), "p99Within", served.quantileBound(0.99))
 	for range 10 {
 		t := time.Now()
 		if _, err := mc.MetricsV1beta1().PodMetricses("").List(ctx, metav1.ListOptions{}); err != nil {
@@ -250,16 +263,21 @@ func createPod(ctx context.Context, c *localcluster.Cluster, b benchConfig, i in
 
 // loadPerNamespace runs b.clients concurrent clients, each listing the pods
 // of one namespace after another every b.clientInterval, like many HPAs,
-// and returns every latency.
+// and returns every latency. Independent clients are not in phase, so their
+// starts are spread over one interval unless b.lockstep asks for bursts.
 func loadPerNamespace(ctx context.Context, mc metricsclient.Interface, b benchConfig) []time.Duration {
 	var mu sync.Mutex
 	var all []time.Duration
-	deadline := time.Now().Add(b.loadDuration)
+	start := time.Now()
+	deadline := start.Add(b.loadDuration)
 	var wg sync.WaitGroup
 	for w := range b.clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if !b.lockstep {
+				time.Sleep(time.Until(start.Add(b.clientInterval * time.Duration(w) / time.Duration(b.clients))))
+			}
 			var mine []time.Duration
 			for i := w; time.Now().Before(deadline); i += b.clients {
 				t := time.Now()
@@ -329,6 +347,80 @@ func tickStats(addr string) histogram {
 	}
 }
 
+// bucketCounts is a cumulative histogram: observations at or below each
+// upper bound (seconds), bounds ascending.
+type bucketCounts struct {
+	bounds []float64
+	counts []float64
+}
+
+// listDurations reads the server's apiserver_request_duration_seconds
+// histogram for lists of pod metrics of the given scope, summed over the API
+// versions and other labels.
+func listDurations(addr, scope string) bucketCounts {
+	var h bucketCounts
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return h
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return h
+	}
+	byBound := map[float64]float64{}
+	for _, m := range families["apiserver_request_duration_seconds"].GetMetric() {
+		labels := map[string]string{}
+		for _, l := range m.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		if labels["verb"] != "LIST" || labels["resource"] != "pods" || labels["scope"] != scope {
+			continue
+		}
+		for _, b := range m.GetHistogram().GetBucket() {
+			if !math.IsInf(b.GetUpperBound(), 1) { // the sample count is that bucket
+				byBound[b.GetUpperBound()] += float64(b.GetCumulativeCount())
+			}
+		}
+		byBound[math.Inf(1)] += float64(m.GetHistogram().GetSampleCount())
+	}
+	h.bounds = slices.Sorted(maps.Keys(byBound))
+	for _, b := range h.bounds {
+		h.counts = append(h.counts, byBound[b])
+	}
+	return h
+}
+
+// since is the histogram of the observations made after earlier.
+func (h bucketCounts) since(earlier bucketCounts) bucketCounts {
+	d := bucketCounts{bounds: h.bounds, counts: slices.Clone(h.counts)}
+	if slices.Equal(h.bounds, earlier.bounds) {
+		for i := range d.counts {
+			d.counts[i] -= earlier.counts[i]
+		}
+	}
+	return d
+}
+
+func (h bucketCounts) count() float64 {
+	if len(h.counts) == 0 {
+		return 0
+	}
+	return h.counts[len(h.counts)-1]
+}
+
+// quantileBound is the smallest bucket bound within which the q-quantile
+// lies, in seconds.
+func (h bucketCounts) quantileBound(q float64) float64 {
+	for i, c := range h.counts {
+		if c >= q*h.count() {
+			return h.bounds[i]
+		}
+	}
+	return math.NaN()
+}
+
 // gauge reads one unlabelled sample from the server's plain /metrics.
 func gauge(addr, name string) float64 {
 	resp, err := http.Get("http://" + addr + "/metrics")
@@ -344,6 +436,17 @@ func gauge(addr, name string) float64 {
 		}
 	}
 	return 0
+}
+
+// rowNodes is the node count a table row starts with ("| 500 × 30 × 2 |"),
+// so that rows sort by size rather than as text.
+func rowNodes(row string) int {
+	fields := strings.Fields(strings.TrimPrefix(row, "| "))
+	if len(fields) == 0 {
+		return 0
+	}
+	n, _ := strconv.Atoi(fields[0])
+	return n
 }
 
 // writeRow puts row into the scale table of the report, replacing the row
@@ -366,7 +469,7 @@ func writeRow(path, key, row string) error {
 		}
 	}
 	rows = append(rows, row)
-	slices.Sort(rows)
+	slices.SortFunc(rows, func(a, b string) int { return cmp.Compare(rowNodes(a), rowNodes(b)) })
 	out := s[:i+len(begin)] + "\n" + tableHeader + "\n" + strings.Join(rows, "\n") + "\n" + s[j:]
 	return os.WriteFile(path, []byte(out), 0o644)
 }

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestWriteRow(t *testing.T) {
+	row := func(nodes, cpu string) string { return "| " + nodes + " × 30 × 2 | 15s | " + cpu + " |" }
+	doc := func(rows ...string) string {
+		return "# Doc\n\n<!-- bench-scale:begin -->\n" + tableHeader + "\n" + strings.Join(rows, "\n") + "\n<!-- bench-scale:end -->\n\nAfter.\n"
+	}
+	tests := []struct {
+		name     string
+		existing []string
+		nodes    string
+		want     []string
+	}{
+		{
+			name:     "first row",
+			existing: nil,
+			nodes:    "500",
+			want:     []string{row("500", "new")},
+		},
+		{
+			name:     "rows sort by node count, not as text",
+			existing: []string{row("100", "a"), row("500", "b"), row("5000", "c")},
+			nodes:    "1000",
+			want:     []string{row("100", "a"), row("500", "b"), row("1000", "new"), row("5000", "c")},
+		},
+		{
+			name:     "a size measured again replaces its row in place",
+			existing: []string{row("100", "a"), row("500", "b"), row("1000", "c")},
+			nodes:    "500",
+			want:     []string{row("100", "a"), row("500", "new"), row("1000", "c")},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "performance.md")
+			if err := os.WriteFile(path, []byte(doc(tt.existing...)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := writeRow(path, "| "+tt.nodes+" × 30 × 2 |", row(tt.nodes, "new")); err != nil {
+				t.Fatal(err)
+			}
+			got, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := doc(tt.want...); string(got) != want {
+				t.Errorf("got\n%s\nwant\n%s", got, want)
+			}
+		})
+	}
+}
+
+func TestWriteRowWithoutSection(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "performance.md")
+	if err := os.WriteFile(path, []byte("# Doc\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeRow(path, "| 500 × 30 × 2 |", "| 500 × 30 × 2 | x |"); err == nil {
+		t.Error("no error for a file without the bench-scale section")
+	}
+}
+
+func TestBucketCounts(t *testing.T) {
+	inf := math.Inf(1)
+	before := bucketCounts{bounds: []float64{0.01, 0.1, 1, inf}, counts: []float64{5, 5, 5, 5}}
+	after := bucketCounts{bounds: []float64{0.01, 0.1, 1, inf}, counts: []float64{95, 103, 104, 105}}
+	load := after.since(before)
+	tests := []struct {
+		q    float64
+		want float64
+	}{
+		{0.5, 0.01}, // 90 of 100 within 10 ms
+		{0.9, 0.01}, // exactly the 90th
+		{0.95, 0.1}, // 98 within 100 ms
+		{0.99, 1},   // 99 within 1 s
+		{1, inf},    // the last one took longer
+	}
+	if load.count() != 100 {
+		t.Fatalf("count %v, want 100", load.count())
+	}
+	for _, tt := range tests {
+		if got := load.quantileBound(tt.q); got != tt.want {
+			t.Errorf("quantileBound(%v) = %v, want %v", tt.q, got, tt.want)
+		}
+	}
+	if got := (bucketCounts{}).quantileBound(0.5); !math.IsNaN(got) {
+		t.Errorf("empty histogram: %v, want NaN", got)
+	}
+}
+
+func TestListDurations(t *testing.T) {
+	const exposition = `# HELP apiserver_request_duration_seconds Response latency.
+# TYPE apiserver_request_duration_seconds histogram
+apiserver_request_duration_seconds_bucket{resource="pods",scope="namespace",verb="LIST",version="v1beta1",le="0.005"} 8
+apiserver_request_duration_seconds_bucket{resource="pods",scope="namespace",verb="LIST",version="v1beta1",le="0.1"} 9
+apiserver_request_duration_seconds_bucket{resource="pods",scope="namespace",verb="LIST",version="v1beta1",le="+Inf"} 10
+apiserver_request_duration_seconds_sum{resource="pods",scope="namespace",verb="LIST",version="v1beta1"} 1
+apiserver_request_duration_seconds_count{resource="pods",scope="namespace",verb="LIST",version="v1beta1"} 10
+apiserver_request_duration_seconds_bucket{resource="pods",scope="namespace",verb="LIST",version="v1",le="0.005"} 0
+apiserver_request_duration_seconds_bucket{resource="pods",scope="namespace",verb="LIST",version="v1",le="0.1"} 0
+apiserver_request_duration_seconds_bucket{resource="pods",scope="namespace",verb="LIST",version="v1",le="+Inf"} 10
+apiserver_request_duration_seconds_sum{resource="pods",scope="namespace",verb="LIST",version="v1"} 20
+apiserver_request_duration_seconds_count{resource="pods",scope="namespace",verb="LIST",version="v1"} 10
+apiserver_request_duration_seconds_bucket{resource="pods",scope="cluster",verb="LIST",version="v1beta1",le="0.005"} 100
+apiserver_request_duration_seconds_bucket{resource="pods",scope="cluster",verb="LIST",version="v1beta1",le="0.1"} 100
+apiserver_request_duration_seconds_bucket{resource="pods",scope="cluster",verb="LIST",version="v1beta1",le="+Inf"} 100
+apiserver_request_duration_seconds_sum{resource="pods",scope="cluster",verb="LIST",version="v1beta1"} 0.1
+apiserver_request_duration_seconds_count{resource="pods",scope="cluster",verb="LIST",version="v1beta1"} 100
+`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, exposition) }))
+	defer srv.Close()
+	h := listDurations(strings.TrimPrefix(srv.URL, "http://"), "namespace")
+	want := bucketCounts{bounds: []float64{0.005, 0.1, math.Inf(1)}, counts: []float64{8, 9, 20}}
+	if !slices.Equal(h.bounds, want.bounds) || !slices.Equal(h.counts, want.counts) {
+		t.Errorf("got %+v, want %+v (both API versions, namespace scope only)", h, want)
+	}
+	if got := listDurations("127.0.0.1:1", "namespace"); got.count() != 0 {
+		t.Errorf("unreachable server: count %v, want 0", got.count())
+	}
+}
