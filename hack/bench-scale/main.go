@@ -11,7 +11,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"maps"
 	"math"
 	"net/http"
@@ -23,6 +22,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	corev1 "k8s.io/api/core/v1"
@@ -338,13 +338,31 @@ func rssMiB(pid int, field string) float64 {
 	return 0
 }
 
+// serverMetrics reads the server's plain /metrics; empty if it cannot.
+func serverMetrics(addr string) map[string]*dto.MetricFamily {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return nil
+	}
+	return families
+}
+
 type histogram struct{ sum, count float64 }
 
+// tickStats is the server's scrape-round histogram, summed up.
 func tickStats(addr string) histogram {
-	return histogram{
-		sum:   gauge(addr, "metrics_server_manager_tick_duration_seconds_sum"),
-		count: gauge(addr, "metrics_server_manager_tick_duration_seconds_count"),
+	var h histogram
+	for _, m := range serverMetrics(addr)["metrics_server_manager_tick_duration_seconds"].GetMetric() {
+		h.sum += m.GetHistogram().GetSampleSum()
+		h.count += float64(m.GetHistogram().GetSampleCount())
 	}
+	return h
 }
 
 // bucketCounts is a cumulative histogram: observations at or below each
@@ -358,19 +376,8 @@ type bucketCounts struct {
 // histogram for lists of pod metrics of the given scope, summed over the API
 // versions and other labels.
 func listDurations(addr, scope string) bucketCounts {
-	var h bucketCounts
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		return h
-	}
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		return h
-	}
 	byBound := map[float64]float64{}
-	for _, m := range families["apiserver_request_duration_seconds"].GetMetric() {
+	for _, m := range serverMetrics(addr)["apiserver_request_duration_seconds"].GetMetric() {
 		labels := map[string]string{}
 		for _, l := range m.GetLabel() {
 			labels[l.GetName()] = l.GetValue()
@@ -385,6 +392,7 @@ func listDurations(addr, scope string) bucketCounts {
 		}
 		byBound[math.Inf(1)] += float64(m.GetHistogram().GetSampleCount())
 	}
+	var h bucketCounts
 	h.bounds = slices.Sorted(maps.Keys(byBound))
 	for _, b := range h.bounds {
 		h.counts = append(h.counts, byBound[b])
@@ -392,7 +400,8 @@ func listDurations(addr, scope string) bucketCounts {
 	return h
 }
 
-// since is the histogram of the observations made after earlier.
+// since is the histogram of the observations made after earlier; if
+// earlier has other bounds (the server had not observed any yet), all.
 func (h bucketCounts) since(earlier bucketCounts) bucketCounts {
 	d := bucketCounts{bounds: h.bounds, counts: slices.Clone(h.counts)}
 	if slices.Equal(h.bounds, earlier.bounds) {
@@ -421,19 +430,10 @@ func (h bucketCounts) quantileBound(q float64) float64 {
 	return math.NaN()
 }
 
-// gauge reads one unlabelled sample from the server's plain /metrics.
+// gauge reads one unlabelled gauge from the server's plain /metrics.
 func gauge(addr, name string) float64 {
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		return 0
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	for _, line := range strings.Split(string(body), "\n") {
-		if v, ok := strings.CutPrefix(line, name+" "); ok {
-			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			return f
-		}
+	if ms := serverMetrics(addr)[name].GetMetric(); len(ms) > 0 {
+		return ms[0].GetGauge().GetValue()
 	}
 	return 0
 }

@@ -100,7 +100,7 @@ func TestBucketCounts(t *testing.T) {
 	}
 }
 
-func TestListDurations(t *testing.T) {
+func TestServerMetrics(t *testing.T) {
 	const exposition = `# HELP apiserver_request_duration_seconds Response latency.
 # TYPE apiserver_request_duration_seconds histogram
 apiserver_request_duration_seconds_bucket{resource="pods",scope="namespace",verb="LIST",version="v1beta1",le="0.005"} 8
@@ -118,15 +118,35 @@ apiserver_request_duration_seconds_bucket{resource="pods",scope="cluster",verb="
 apiserver_request_duration_seconds_bucket{resource="pods",scope="cluster",verb="LIST",version="v1beta1",le="+Inf"} 100
 apiserver_request_duration_seconds_sum{resource="pods",scope="cluster",verb="LIST",version="v1beta1"} 0.1
 apiserver_request_duration_seconds_count{resource="pods",scope="cluster",verb="LIST",version="v1beta1"} 100
+# TYPE go_memstats_heap_inuse_bytes gauge
+go_memstats_heap_inuse_bytes 4.194304e+07
+# TYPE metrics_server_manager_tick_duration_seconds histogram
+metrics_server_manager_tick_duration_seconds_bucket{le="1"} 2
+metrics_server_manager_tick_duration_seconds_bucket{le="+Inf"} 3
+metrics_server_manager_tick_duration_seconds_sum 4.5
+metrics_server_manager_tick_duration_seconds_count 3
 `
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, exposition) }))
 	defer srv.Close()
-	h := listDurations(strings.TrimPrefix(srv.URL, "http://"), "namespace")
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	if got := gauge(addr, "go_memstats_heap_inuse_bytes"); got != 40<<20 {
+		t.Errorf("gauge: %v, want %v", got, 40<<20)
+	}
+	if got := gauge(addr, "absent"); got != 0 {
+		t.Errorf("absent gauge: %v, want 0", got)
+	}
+	if got, want := tickStats(addr), (histogram{sum: 4.5, count: 3}); got != want {
+		t.Errorf("tickStats: %+v, want %+v", got, want)
+	}
+	h := listDurations(addr, "namespace")
 	want := bucketCounts{bounds: []float64{0.005, 0.1, math.Inf(1)}, counts: []float64{8, 9, 20}}
 	if !slices.Equal(h.bounds, want.bounds) || !slices.Equal(h.counts, want.counts) {
 		t.Errorf("got %+v, want %+v (both API versions, namespace scope only)", h, want)
 	}
 	if got := listDurations("127.0.0.1:1", "namespace"); got.count() != 0 {
 		t.Errorf("unreachable server: count %v, want 0", got.count())
+	}
+	if got := tickStats("127.0.0.1:1"); got != (histogram{}) {
+		t.Errorf("unreachable server: tickStats %+v, want zero", got)
 	}
 }
