@@ -20,8 +20,12 @@ const ResourceMetricsPathAnnotation = "metrics.k8s.io/resource-metrics-path"
 
 const defaultResourceMetricsPath = "/metrics/resource"
 
-// acceptHeader asks for the Prometheus text format, the one the decoder reads.
-var acceptHeader = string(expfmt.NewFormat(expfmt.TypeTextPlain))
+// acceptHeader prefers the Prometheus text format, the one the decoder reads,
+// and accepts any other: some kubelet-like servers (KWOK's go-restful routes)
+// answer 406 unless the request accepts */*. Upstream sends no Accept header,
+// which a kubelet answers with text too. What comes back is judged by its
+// Content-Type.
+const acceptHeader = "text/plain;version=0.0.4;q=1,*/*;q=0.1"
 
 // ClientConfig says how to reach kubelets.
 type ClientConfig struct {
@@ -129,7 +133,7 @@ func (c *Client) Fetch(ctx context.Context, url string, buf *bytes.Buffer) error
 		return &ScrapeError{ReasonHTTP, fmt.Errorf("GET %s: status %q: %q", url, resp.Status, buf.Bytes())}
 	}
 	if ct := resp.Header.Get("Content-Type"); ct != "" && expfmt.ResponseFormat(resp.Header).FormatType() != expfmt.TypeTextPlain {
-		return &ScrapeError{ReasonDecode, fmt.Errorf("GET %s: content type %q is not the Prometheus text format", url, ct)}
+		return &ScrapeError{ReasonDecode, fmt.Errorf("GET %s: answered with content type %q; only the Prometheus text format (text/plain) is read", url, ct)}
 	}
 	n, err := buf.ReadFrom(io.LimitReader(resp.Body, c.cfg.MaxBodyBytes+1))
 	if err != nil {
