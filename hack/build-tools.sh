@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the pinned control plane (kube-apiserver, kube-controller-manager,
-# kubectl, etcd) and helm from Go modules into a cache folder, once per
-# version.
+# kubectl, etcd), helm and KWOK from Go modules into a cache folder, once per
+# version. KWOK's stages, Metric and ClusterResourceUsage configurations,
+# from its module, are written beside it as kwok.yaml, the way kwokctl
+# configures it for metrics-server.
 # Prints the folder holding the binaries on its last line of stdout.
 set -euo pipefail
 
@@ -10,23 +12,27 @@ tools="${root}/hack/tools"
 k8s_version="$(go -C "${tools}" list -m -f '{{.Version}}' k8s.io/kubernetes)"
 etcd_version="$(go -C "${tools}" list -m -f '{{.Version}}' go.etcd.io/etcd/server/v3)"
 helm_version="$(go -C "${tools}/helm" list -m -f '{{.Version}}' helm.sh/helm/v3)"
+kwok_version="$(go -C "${tools}/kwok" list -m -f '{{.Version}}' sigs.k8s.io/kwok)"
 cache="${METRICS_SERVER_TOOLS_DIR:-${XDG_CACHE_HOME:-${HOME}/.cache}/metrics-server-tools}/${k8s_version}-etcd${etcd_version}"
-binaries=(kube-apiserver kube-controller-manager kubectl etcd helm)
+binaries=(kube-apiserver kube-controller-manager kubectl etcd helm kwok)
 
 missing=()
 for b in "${binaries[@]}"; do
   [[ -x "${cache}/${b}" ]] || missing+=("${b}")
 done
-# helm has its own module and version: rebuilt when that changes.
-if [[ -x "${cache}/helm" && "$(cat "${cache}/helm.version" 2>/dev/null)" != "${helm_version}" ]]; then
-  missing+=(helm)
-fi
+# helm and kwok have their own modules and versions: rebuilt when those change.
+declare -A own_version=([helm]="${helm_version}" [kwok]="${kwok_version}")
+for b in "${!own_version[@]}"; do
+  if [[ -x "${cache}/${b}" && "$(cat "${cache}/${b}.version" 2>/dev/null)" != "${own_version[${b}]}" ]]; then
+    missing+=("${b}")
+  fi
+done
 if ((${#missing[@]} == 0)); then
   echo "${cache}"
   exit 0
 fi
 
-echo ">> building ${missing[*]} (Kubernetes ${k8s_version}, etcd ${etcd_version}, helm ${helm_version}) into ${cache}" >&2
+echo ">> building ${missing[*]} (Kubernetes ${k8s_version}, etcd ${etcd_version}, helm ${helm_version}, kwok ${kwok_version}) into ${cache}" >&2
 echo ">> a cold build takes 10-15 minutes on 2 cores; later runs reuse the binaries" >&2
 mkdir -p "${cache}"
 minor="${k8s_version#v1.}"; minor="${minor%%.*}"
@@ -38,12 +44,22 @@ for b in "${missing[@]}"; do
     etcd) pkg=go.etcd.io/etcd/server/v3 ;;
     helm) pkg=helm.sh/helm/v3/cmd/helm module="${tools}/helm"
       flags="-s -w -X helm.sh/helm/v3/internal/version.version=${helm_version}" ;;
+    kwok) pkg=sigs.k8s.io/kwok/cmd/kwok module="${tools}/kwok"
+      flags="-s -w" ;;
     *) pkg="k8s.io/kubernetes/cmd/${b}" ;;
   esac
   echo ">> go build ${pkg} ($((SECONDS - start))s elapsed)" >&2
   (cd "${module}" && go build -trimpath -ldflags "${flags}" -o "${cache}/${b}.tmp" "${pkg}")
+  if [[ "${b}" == kwok ]]; then
+    src="$(go -C "${module}" list -m -f '{{.Dir}}' sigs.k8s.io/kwok)"
+    for f in stage/node/fast/node-initialize.yaml stage/node/heartbeat/node-heartbeat.yaml \
+      stage/pod/fast/pod-ready.yaml stage/pod/fast/pod-complete.yaml stage/pod/fast/pod-delete.yaml \
+      metrics/resource/metrics-resource.yaml metrics/usage/usage-from-annotation.yaml; do
+      printf -- '---\n'; cat "${src}/kustomize/${f}"; printf '\n'
+    done > "${cache}/kwok.yaml"
+  fi
   mv "${cache}/${b}.tmp" "${cache}/${b}"
-  [[ "${b}" != helm ]] || echo "${helm_version}" > "${cache}/helm.version"
+  [[ -z "${own_version[${b}]:-}" ]] || echo "${own_version[${b}]}" > "${cache}/${b}.version"
 done
 echo ">> tools built in $((SECONDS - start))s" >&2
 echo "${cache}"

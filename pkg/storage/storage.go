@@ -190,10 +190,15 @@ func (s *Store) Write(node string, b *sample.Batch, scrapeTime time.Time) {
 		ce := p.container(c.Name, s.cfg.Points)
 		ce.gen = gen
 		if c.StartTime != 0 && c.StartTime != ce.start {
-			// A new start time is a new container instance: its counter
-			// starts again and no earlier point belongs to it.
+			// A container that started after the newest point kept is a
+			// new instance: its counter starts again and no earlier point
+			// belongs to it. A start time that moves but stays before
+			// that point is the same instance (KWOK reports the seconds
+			// since the pod was created there); upstream keeps it too.
+			if ce.series.n > 0 && c.StartTime > ce.series.newest().time {
+				ce.series.n = 0
+			}
 			ce.start = c.StartTime
-			ce.series.n = 0
 		}
 		ce.series.add(slotOf(&c.Point))
 	}

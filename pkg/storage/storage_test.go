@@ -138,6 +138,16 @@ func TestPodRate(t *testing.T) {
 			}},
 		},
 		{
+			name: "a start time that moves but stays before the newest point is the same container (KWOK)",
+			batches: [][]sample.Container{
+				{ctr("ns", "p", "a", -time.Hour+10*time.Second, 0, 50e9, 10)},
+				{ctr("ns", "p", "a", -time.Hour+20*time.Second, s10, 51e9, 10)},
+			},
+			want: &PodUsage{Node: "node-1", Timestamp: at(s10), Window: s10, Containers: []ContainerUsage{
+				{"a", Usage{Timestamp: at(s10), Window: s10, CPU: 1e8, Memory: 10, HasCPU: true, HasMemory: true}},
+			}},
+		},
+		{
 			name: "a restart that just happened hides a single-container pod rather than report a wrong rate",
 			batches: [][]sample.Container{
 				{ctr("ns", "p", "a", old, 0, 50e9, 10)},

@@ -58,6 +58,9 @@ type Config struct {
 	NodePrefix string
 	// MetricsServerArgs are added to the metrics server's command line.
 	MetricsServerArgs []string
+	// KubeletTLSArgs are the metrics servers' kubelet TLS flags; nil: the
+	// simulated kubelets' CA and a client certificate.
+	KubeletTLSArgs []string
 	// MetricsServerEnv are added to the metrics servers' environment
 	// (KEY=value), e.g. GOGC.
 	MetricsServerEnv []string
@@ -208,6 +211,16 @@ func (c *Cluster) CAFile() string { return c.path(pkiDir, "ca.crt") }
 // UnknownKubeletCAFile is the CA of the bad-cert fault's certificate,
 // which the metrics server does not trust unless told to.
 func (c *Cluster) UnknownKubeletCAFile() string { return c.path(pkiDir, "unknown-ca.crt") }
+
+// PKIPath is a file of the cluster's PKI, e.g. apiserver.crt, a serving
+// certificate for 127.0.0.1 signed by the cluster CA.
+func (c *Cluster) PKIPath(name string) string { return c.path(pkiDir, name) }
+
+// StartProcess starts another binary beside the cluster, logging to
+// LogPath(name); the caller stops it.
+func (c *Cluster) StartProcess(name, binary string, args ...string) (*Process, error) {
+	return startProcess(name, c.path(logsDir), binary, nil, args...)
+}
 
 // LogPath is the log file of a started component.
 func (c *Cluster) LogPath(component string) string { return c.path(logsDir, component+".log") }
@@ -439,17 +452,23 @@ func (c *Cluster) StartMetricsServer(ctx context.Context, name string, port int,
 	if err := os.MkdirAll(certDir, 0o755); err != nil {
 		return nil, err
 	}
+	tlsArgs := c.cfg.KubeletTLSArgs
+	if tlsArgs == nil {
+		tlsArgs = []string{
+			"--kubelet-certificate-authority=" + c.path(pkiDir, "kubelet-ca.crt"),
+			"--kubelet-client-certificate=" + c.path(pkiDir, "kubelet-client.crt"),
+			"--kubelet-client-key=" + c.path(pkiDir, "kubelet-client.key"),
+		}
+	}
 	args := append([]string{
 		"--kubeconfig=" + kubeconfig,
 		"--authentication-kubeconfig=" + kubeconfig, "--authorization-kubeconfig=" + kubeconfig,
 		"--bind-address=127.0.0.1", "--secure-port=" + strconv.Itoa(port), "--cert-dir=" + certDir,
-		"--kubelet-certificate-authority=" + c.path(pkiDir, "kubelet-ca.crt"),
-		"--kubelet-client-certificate=" + c.path(pkiDir, "kubelet-client.crt"),
-		"--kubelet-client-key=" + c.path(pkiDir, "kubelet-client.key"),
-		"--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname",
-		"--kubelet-use-node-status-port",
-		"--metric-resolution=15s",
-	}, extraArgs...)
+	}, tlsArgs...)
+	// Upstream's manifests' arguments.
+	args = append(args, "--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname",
+		"--kubelet-use-node-status-port", "--metric-resolution=15s")
+	args = append(args, extraArgs...)
 	p, err := startProcess(name, c.path(logsDir), c.cfg.MetricsServer, c.cfg.MetricsServerEnv, args...)
 	if err != nil {
 		return nil, err

@@ -24,6 +24,8 @@ import (
 	cliflag "k8s.io/component-base/cli/flag"
 	"k8s.io/component-base/logs"
 	logsapi "k8s.io/component-base/logs/api/v1"
+	// Registers --logging-format=json, as upstream does.
+	_ "k8s.io/component-base/logs/json/register"
 	netutils "k8s.io/utils/net"
 
 	"github.com/kubemetrics/metrics-server/pkg/api"
@@ -69,9 +71,6 @@ func NewOptions() *Options {
 		Logging:           logs.NewOptions(),
 	}
 	o.SecureServing.BindPort = 443
-	// Priority and fairness needs informers on the flow-control API that a
-	// metrics server has no use for; upstream never applies it either.
-	o.Features.EnablePriorityAndFairness = false
 	return o
 }
 
@@ -128,8 +127,8 @@ func (o *Options) Validate() []error {
 	errs = append(errs, o.Authorization.Validate()...)
 	errs = append(errs, o.Audit.Validate()...)
 	errs = append(errs, o.Features.Validate()...)
-	if err := logsapi.ValidateAndApply(o.Logging, nil); err != nil {
-		errs = append(errs, err)
+	for _, err := range logsapi.Validate(o.Logging, nil, nil) {
+		errs = append(errs, fmt.Errorf("logging: %w", err))
 	}
 	return errs
 }
@@ -329,13 +328,6 @@ func (o *KubeletClientOptions) Validate() []error {
 	}
 	if o.ScrapeConcurrency <= 0 {
 		errs = append(errs, fmt.Errorf("--kubelet-scrape-concurrency must be positive, got %d", o.ScrapeConcurrency))
-	}
-	for _, t := range o.PreferredAddressTypes {
-		switch corev1.NodeAddressType(t) {
-		case corev1.NodeHostName, corev1.NodeInternalDNS, corev1.NodeInternalIP, corev1.NodeExternalDNS, corev1.NodeExternalIP:
-		default:
-			errs = append(errs, fmt.Errorf("--kubelet-preferred-address-types: unknown address type %q", t))
-		}
 	}
 	if o.NodeSelector != "" {
 		if _, err := labels.Parse(o.NodeSelector); err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/apiserver/pkg/util/compatibility"
 	cliflag "k8s.io/component-base/cli/flag"
+	logsapi "k8s.io/component-base/logs/api/v1"
 	"k8s.io/component-base/term"
 	"k8s.io/klog/v2"
 )
@@ -34,6 +35,9 @@ func NewCommand(ctx context.Context) *cobra.Command {
 			}
 			if errs := o.Validate(); len(errs) > 0 {
 				return errs[0]
+			}
+			if err := logsapi.ValidateAndApply(o.Logging, nil); err != nil {
+				return err
 			}
 			return run(ctx, o)
 		},
