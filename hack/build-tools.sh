@@ -4,62 +4,79 @@
 # version. KWOK's stages, Metric and ClusterResourceUsage configurations,
 # from its module, are written beside it as kwok.yaml, the way kwokctl
 # configures it for metrics-server.
+#
+#   hack/build-tools.sh            the pinned tools (hack/tools)
+#   hack/build-tools.sh previous   kube-apiserver, kube-controller-manager and
+#                                  kubectl of the older minor in
+#                                  hack/tools/previous, with the pinned etcd
+#
 # Prints the folder holding the binaries on its last line of stdout.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools="${root}/hack/tools"
-k8s_version="$(go -C "${tools}" list -m -f '{{.Version}}' k8s.io/kubernetes)"
+base="${METRICS_SERVER_TOOLS_DIR:-${XDG_CACHE_HOME:-${HOME}/.cache}/metrics-server-tools}"
 etcd_version="$(go -C "${tools}" list -m -f '{{.Version}}' go.etcd.io/etcd/server/v3)"
-helm_version="$(go -C "${tools}/helm" list -m -f '{{.Version}}' helm.sh/helm/v3)"
-kwok_version="$(go -C "${tools}/kwok" list -m -f '{{.Version}}' sigs.k8s.io/kwok)"
-cache="${METRICS_SERVER_TOOLS_DIR:-${XDG_CACHE_HOME:-${HOME}/.cache}/metrics-server-tools}/${k8s_version}-etcd${etcd_version}"
-binaries=(kube-apiserver kube-controller-manager kubectl etcd helm kwok)
+
+if [[ "${1:-}" == previous ]]; then
+  pinned="$("${BASH_SOURCE[0]}" | tail -n 1)" # for etcd
+  tools="${tools}/previous"
+  k8s_version="$(go -C "${tools}" list -m -f '{{.Version}}' k8s.io/kubernetes)"
+  cache="${base}/${k8s_version}-etcd${etcd_version}"
+  binaries=(kube-apiserver kube-controller-manager kubectl)
+  declare -A own_version=()
+else
+  k8s_version="$(go -C "${tools}" list -m -f '{{.Version}}' k8s.io/kubernetes)"
+  cache="${base}/${k8s_version}-etcd${etcd_version}"
+  binaries=(kube-apiserver kube-controller-manager kubectl etcd helm kwok)
+  # helm and kwok have their own modules and versions: rebuilt when those
+  # change.
+  declare -A own_version=(
+    [helm]="$(go -C "${tools}/helm" list -m -f '{{.Version}}' helm.sh/helm/v3)"
+    [kwok]="$(go -C "${tools}/kwok" list -m -f '{{.Version}}' sigs.k8s.io/kwok)"
+  )
+fi
 
 missing=()
 for b in "${binaries[@]}"; do
-  [[ -x "${cache}/${b}" ]] || missing+=("${b}")
-done
-# helm and kwok have their own modules and versions: rebuilt when those change.
-declare -A own_version=([helm]="${helm_version}" [kwok]="${kwok_version}")
-for b in "${!own_version[@]}"; do
-  if [[ -x "${cache}/${b}" && "$(cat "${cache}/${b}.version" 2>/dev/null)" != "${own_version[${b}]}" ]]; then
+  if [[ ! -x "${cache}/${b}" ]] ||
+    [[ -n "${own_version[${b}]:-}" && "$(cat "${cache}/${b}.version" 2>/dev/null)" != "${own_version[${b}]}" ]]; then
     missing+=("${b}")
   fi
 done
-if ((${#missing[@]} == 0)); then
-  echo "${cache}"
-  exit 0
-fi
 
-echo ">> building ${missing[*]} (Kubernetes ${k8s_version}, etcd ${etcd_version}, helm ${helm_version}, kwok ${kwok_version}) into ${cache}" >&2
-echo ">> a cold build takes 10-15 minutes on 2 cores; later runs reuse the binaries" >&2
-mkdir -p "${cache}"
-minor="${k8s_version#v1.}"; minor="${minor%%.*}"
-ldflags="-s -w -X k8s.io/component-base/version.gitVersion=${k8s_version} -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${minor} -X k8s.io/component-base/version.gitTreeState=clean"
-start=${SECONDS}
-for b in "${missing[@]}"; do
-  module="${tools}" flags="${ldflags}"
-  case "${b}" in
-    etcd) pkg=go.etcd.io/etcd/server/v3 ;;
-    helm) pkg=helm.sh/helm/v3/cmd/helm module="${tools}/helm"
-      flags="-s -w -X helm.sh/helm/v3/internal/version.version=${helm_version}" ;;
-    kwok) pkg=sigs.k8s.io/kwok/cmd/kwok module="${tools}/kwok"
-      flags="-s -w" ;;
-    *) pkg="k8s.io/kubernetes/cmd/${b}" ;;
-  esac
-  echo ">> go build ${pkg} ($((SECONDS - start))s elapsed)" >&2
-  (cd "${module}" && go build -trimpath -ldflags "${flags}" -o "${cache}/${b}.tmp" "${pkg}")
-  if [[ "${b}" == kwok ]]; then
-    src="$(go -C "${module}" list -m -f '{{.Dir}}' sigs.k8s.io/kwok)"
-    for f in stage/node/fast/node-initialize.yaml stage/node/heartbeat/node-heartbeat.yaml \
-      stage/pod/fast/pod-ready.yaml stage/pod/fast/pod-complete.yaml stage/pod/fast/pod-delete.yaml \
-      metrics/resource/metrics-resource.yaml metrics/usage/usage-from-annotation.yaml; do
-      printf -- '---\n'; cat "${src}/kustomize/${f}"; printf '\n'
-    done > "${cache}/kwok.yaml"
-  fi
-  mv "${cache}/${b}.tmp" "${cache}/${b}"
-  [[ -z "${own_version[${b}]:-}" ]] || echo "${own_version[${b}]}" > "${cache}/${b}.version"
-done
-echo ">> tools built in $((SECONDS - start))s" >&2
+if ((${#missing[@]} > 0)); then
+  echo ">> building ${missing[*]} (Kubernetes ${k8s_version}, etcd ${etcd_version}${own_version[helm]:+, helm ${own_version[helm]}}${own_version[kwok]:+, kwok ${own_version[kwok]}}) into ${cache}" >&2
+  echo ">> a cold build takes 10-15 minutes on 2 cores; later runs reuse the binaries" >&2
+  mkdir -p "${cache}"
+  minor="${k8s_version#v1.}"; minor="${minor%%.*}"
+  ldflags="-s -w -X k8s.io/component-base/version.gitVersion=${k8s_version} -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${minor} -X k8s.io/component-base/version.gitTreeState=clean"
+  start=${SECONDS}
+  for b in "${missing[@]}"; do
+    module="${tools}" flags="${ldflags}"
+    case "${b}" in
+      etcd) pkg=go.etcd.io/etcd/server/v3 ;;
+      helm) pkg=helm.sh/helm/v3/cmd/helm module="${tools}/helm"
+        flags="-s -w -X helm.sh/helm/v3/internal/version.version=${own_version[helm]}" ;;
+      kwok) pkg=sigs.k8s.io/kwok/cmd/kwok module="${tools}/kwok" flags="-s -w" ;;
+      *) pkg="k8s.io/kubernetes/cmd/${b}" ;;
+    esac
+    echo ">> go build ${pkg} ($((SECONDS - start))s elapsed)" >&2
+    (cd "${module}" && go build -trimpath -ldflags "${flags}" -o "${cache}/${b}.tmp" "${pkg}")
+    if [[ "${b}" == kwok ]]; then
+      src="$(go -C "${module}" list -m -f '{{.Dir}}' sigs.k8s.io/kwok)"
+      for f in stage/node/fast/node-initialize.yaml stage/node/heartbeat/node-heartbeat.yaml \
+        stage/pod/fast/pod-ready.yaml stage/pod/fast/pod-complete.yaml stage/pod/fast/pod-delete.yaml \
+        metrics/resource/metrics-resource.yaml metrics/usage/usage-from-annotation.yaml; do
+        printf -- '---\n'; cat "${src}/kustomize/${f}"; printf '\n'
+      done > "${cache}/kwok.yaml"
+    fi
+    mv "${cache}/${b}.tmp" "${cache}/${b}"
+    [[ -z "${own_version[${b}]:-}" ]] || echo "${own_version[${b}]}" > "${cache}/${b}.version"
+  done
+  echo ">> tools built in $((SECONDS - start))s" >&2
+fi
+if [[ -n "${pinned:-}" ]]; then
+  ln -sfn "${pinned}/etcd" "${cache}/etcd"
+fi
 echo "${cache}"

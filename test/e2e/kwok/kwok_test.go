@@ -1,0 +1,276 @@
+//go:build e2e
+
+// Package kwok runs the metrics server against KWOK, the community's kubelet
+// simulator, the way `kwokctl create cluster --enable-metrics-server` sets
+// them up: every node served on one shared HTTPS port under
+// /metrics/nodes/<node>/metrics/resource (the node annotation
+// metrics.k8s.io/resource-metrics-path), usage from KWOK's Metric and
+// ClusterResourceUsage configurations, and the metrics server with
+// kwokctl's flags. Run with `make test-e2e`.
+package kwok
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kubemetrics/metrics-server/test/localcluster"
+)
+
+const (
+	portBase  = 22000
+	kwokPort  = portBase + 100
+	namespace = "kwok"
+	nodes     = 2
+	podsEach  = 3
+)
+
+var (
+	cluster  *localcluster.Cluster
+	toolsDir string
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	toolsDir = os.Getenv("E2E_TOOLS_DIR")
+	binary := os.Getenv("E2E_METRICS_SERVER")
+	if toolsDir == "" || binary == "" {
+		fmt.Fprintln(os.Stderr, "E2E_TOOLS_DIR and E2E_METRICS_SERVER must be set; run `make test-e2e`")
+		return 1
+	}
+	dir, err := os.MkdirTemp("", "metrics-server-kwok-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	// No simulated kubelets of our own: KWOK is the fleet. The metrics
+	// server runs with kwokctl's flags (--kubelet-insecure-tls,
+	// --kubelet-use-node-status-port, --metric-resolution=15s,
+	// --kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname).
+	cluster, err = localcluster.Start(ctx, localcluster.Config{
+		Dir: dir, ToolsDir: toolsDir, MetricsServer: binary,
+		Manifests: filepath.Join("..", "..", "..", "manifests", "base"),
+		PortBase:  portBase, Nodes: 0,
+		KubeletTLSArgs: []string{"--kubelet-insecure-tls"},
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "starting the local cluster:", err)
+		dumpLogs(dir)
+		return 1
+	}
+	defer cluster.Stop()
+	kwok, err := startKWOK(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "starting KWOK:", err)
+		dumpLogs(dir)
+		return 1
+	}
+	defer kwok.Stop(10 * time.Second)
+	code := m.Run()
+	if code != 0 {
+		dumpLogs(dir)
+	} else {
+		os.RemoveAll(dir)
+	}
+	return code
+}
+
+// startKWOK runs the kwok controller as kwokctl's binary runtime does:
+// one HTTPS server for every node it manages, its stages and metrics from
+// the configuration build-tools wrote from KWOK's module.
+func startKWOK(ctx context.Context) (*localcluster.Process, error) {
+	return cluster.StartProcess("kwok", filepath.Join(toolsDir, "kwok"),
+		"--kubeconfig="+cluster.AdminKubeconfig,
+		"--config="+filepath.Join(toolsDir, "kwok.yaml"),
+		"--manage-all-nodes=false",
+		"--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+		"--tls-cert-file="+cluster.PKIPath("apiserver.crt"),
+		"--tls-private-key-file="+cluster.PKIPath("apiserver.key"),
+		"--node-ip=127.0.0.1",
+		"--node-port="+strconv.Itoa(kwokPort),
+		"--server-address=127.0.0.1:"+strconv.Itoa(kwokPort),
+		"--node-lease-duration-seconds=0",
+	)
+}
+
+// dumpLogs prints the tail of every component's log, for CI.
+func dumpLogs(dir string) {
+	files, _ := filepath.Glob(filepath.Join(dir, "logs", "*.log"))
+	for _, f := range files {
+		data, _ := os.ReadFile(f)
+		lines := strings.Split(string(data), "\n")
+		if len(lines) > 60 {
+			lines = lines[len(lines)-60:]
+		}
+		fmt.Fprintf(os.Stderr, "\n===== %s (last lines)\n%s\n", f, strings.Join(lines, "\n"))
+	}
+}
+
+func kubectl(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(toolsDir, "kubectl"), append([]string{"--kubeconfig=" + cluster.AdminKubeconfig}, args...)...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return string(out), fmt.Errorf("kubectl %s: %w: %s", strings.Join(args, " "), err, stderr.String())
+	}
+	return string(out), nil
+}
+
+func eventually(t *testing.T, timeout time.Duration, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %v", timeout, err)
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// kwokNode is a node as kwokctl's node template makes it: KWOK manages it
+// and sets its addresses, port and conditions.
+func kwokNode(name string) *corev1.Node {
+	return &corev1.Node{ObjectMeta: metav1.ObjectMeta{
+		Name: name,
+		Annotations: map[string]string{
+			"kwok.x-k8s.io/node":                   "fake",
+			"node.alpha.kubernetes.io/ttl":         "0",
+			"metrics.k8s.io/resource-metrics-path": "/metrics/nodes/" + name + "/metrics/resource",
+		},
+		Labels: map[string]string{"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "type": "kwok"},
+	}}
+}
+
+func kwokPod(name, node string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: map[string]string{"app": "kwok-demo"}},
+		Spec: corev1.PodSpec{
+			NodeName:   node,
+			Containers: []corev1.Container{{Name: "app", Image: "registry.example/app:1"}},
+		},
+	}
+}
+
+// topPods returns kubectl top pods' CPU and memory cells by pod name.
+func topPods(t *testing.T) (map[string][2]string, error) {
+	out, err := kubectl(t, "top", "pods", "-n", namespace)
+	if err != nil {
+		return nil, err
+	}
+	rows := map[string][2]string{}
+	for i, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		f := strings.Fields(line)
+		if i == 0 || len(f) != 3 {
+			continue
+		}
+		rows[f[0]] = [2]string{f[1], f[2]}
+	}
+	return rows, nil
+}
+
+// cpuWithin reports whether a kubectl CPU cell in millicores is want or,
+// because kubectl rounds a rate up, want+1: KWOK's samples carry no
+// timestamps, so the window is the time between the metrics server's
+// requests, which differs from KWOK's own by a little.
+func cpuWithin(cell string, want int) bool {
+	return cell == strconv.Itoa(want)+"m" || cell == strconv.Itoa(want+1)+"m"
+}
+
+func TestKWOK(t *testing.T) {
+	ctx := context.Background()
+	client := cluster.Client
+	if err := cluster.EnsureNamespace(ctx, namespace); err != nil {
+		t.Fatal(err)
+	}
+	var pods []string
+	for n := range nodes {
+		node := "kwok-node-" + strconv.Itoa(n)
+		if _, err := client.CoreV1().Nodes().Create(ctx, kwokNode(node), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		for p := range podsEach {
+			name := fmt.Sprintf("demo-%d-%d", n, p)
+			if _, err := client.CoreV1().Pods(namespace).Create(ctx, kwokPod(name, node), metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			pods = append(pods, name)
+		}
+	}
+
+	t.Run("top pods shows KWOK's default usage", func(t *testing.T) {
+		eventually(t, 2*time.Minute, func() error {
+			rows, err := topPods(t)
+			if err != nil {
+				return err
+			}
+			for _, p := range pods {
+				r, ok := rows[p]
+				if !ok {
+					return fmt.Errorf("pod %s not shown: %v", p, rows)
+				}
+				if !cpuWithin(r[0], 1) || r[1] != "1Mi" {
+					return fmt.Errorf("pod %s: %s %s, want 1m 1Mi", p, r[0], r[1])
+				}
+			}
+			return nil
+		})
+	})
+
+	t.Run("top nodes lists the KWOK nodes", func(t *testing.T) {
+		eventually(t, time.Minute, func() error {
+			out, err := kubectl(t, "top", "nodes")
+			if err != nil {
+				return err
+			}
+			for n := range nodes {
+				name := "kwok-node-" + strconv.Itoa(n)
+				if !strings.Contains(out, name+" ") {
+					return fmt.Errorf("node %s not shown:\n%s", name, out)
+				}
+			}
+			return nil
+		})
+	})
+
+	t.Run("usage annotations change what is served", func(t *testing.T) {
+		target := pods[0]
+		patch := []byte(`{"metadata":{"annotations":{"kwok.x-k8s.io/usage-cpu":"100m","kwok.x-k8s.io/usage-memory":"100Mi"}}}`)
+		if _, err := client.CoreV1().Pods(namespace).Patch(ctx, target, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 2*time.Minute, func() error {
+			rows, err := topPods(t)
+			if err != nil {
+				return err
+			}
+			if r := rows[target]; !cpuWithin(r[0], 100) || r[1] != "100Mi" {
+				return fmt.Errorf("pod %s: %v, want 100m 100Mi", target, r)
+			}
+			if r := rows[pods[1]]; !cpuWithin(r[0], 1) || r[1] != "1Mi" {
+				return fmt.Errorf("pod %s (not annotated): %v, want 1m 1Mi", pods[1], r)
+			}
+			return nil
+		})
+	})
+}
