@@ -5,9 +5,11 @@ package e2e
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -165,5 +167,36 @@ func TestNodeSelector(t *testing.T) {
 	if _, err := mc.MetricsV1beta1().NodeMetricses().Get(ctx, skipped, metav1.GetOptions{}); err == nil ||
 		!strings.Contains(err.Error(), `nodemetrics.metrics.k8s.io "node-3" not found`) {
 		t.Errorf("GET %s: %v, want nodemetrics not found", skipped, err)
+	}
+}
+
+// TestJSONLogs runs a second server with --logging-format=json, as many
+// production installs do: it starts, and every line it logs is a JSON
+// object with a message.
+func TestJSONLogs(t *testing.T) {
+	const name = "metrics-server-json"
+	mc := startSecondServer(t, name, "--logging-format=json", "--v=2")
+	eventually(t, time.Minute, func() error {
+		_, err := mc.MetricsV1beta1().NodeMetricses().List(context.Background(), metav1.ListOptions{})
+		return err
+	})
+	data, err := os.ReadFile(cluster.LogPath(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, started := 0, false
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var entry struct {
+			Msg string `json:"msg"`
+		}
+		if err := json.Unmarshal([]byte(line), &entry); err != nil || entry.Msg == "" {
+			t.Errorf("not a JSON log entry with a message: %.200s", line)
+			continue
+		}
+		lines++
+		started = started || entry.Msg == "Starting metrics-server"
+	}
+	if lines == 0 || !started {
+		t.Errorf("%d JSON lines, start logged: %v", lines, started)
 	}
 }
