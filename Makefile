@@ -41,7 +41,7 @@ test-image: image ## Check the image in _output/image and run its binary for thi
 manifests: ## Render components.yaml and high-availability.yaml into _output/manifests.
 	@tools="$$(hack/build-tools.sh | tail -n 1)"; mkdir -p _output/manifests; \
 	"$$tools/kubectl" kustomize manifests/overlays/release > _output/manifests/components.yaml; \
-	"$$tools/kubectl" kustomize manifests/overlays/high-availability > _output/manifests/high-availability.yaml; \
+	"$$tools/kubectl" kustomize manifests/overlays/release-ha > _output/manifests/high-availability.yaml; \
 	echo "_output/manifests/components.yaml _output/manifests/high-availability.yaml"
 
 lint-chart: ## helm lint the chart with its default and every ci/ values file.

@@ -18,29 +18,31 @@ func TestInstallArtifacts(t *testing.T) {
 	root := filepath.Join("..", "..")
 	kubectlBin, helmBin := filepath.Join(toolsDir, "kubectl"), filepath.Join(toolsDir, "helm")
 	render := map[string]*exec.Cmd{}
-	for _, overlay := range []string{"base", "overlays/release", "overlays/high-availability"} {
+	for _, overlay := range []string{"base", "overlays/release", "overlays/release-ha", "overlays/release-ha-1.21+"} {
 		render["kustomize "+overlay] = exec.Command(kubectlBin, "kustomize", filepath.Join(root, "manifests", overlay))
 	}
-	// The NetworkPolicy component on top of the release overlay.
-	withPolicy := t.TempDir()
 	abs, err := filepath.Abs(filepath.Join(root, "manifests"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// kustomize takes only relative paths to other kustomizations.
-	release, err := filepath.Rel(withPolicy, filepath.Join(abs, "overlays", "release"))
-	if err != nil {
-		t.Fatal(err)
+	// Each component on top of the release overlay, as users reference them.
+	for _, component := range []string{"network-policy", "autoscale", "high-availability-1.21+"} {
+		dir := t.TempDir()
+		// kustomize takes only relative paths to other kustomizations.
+		release, err := filepath.Rel(dir, filepath.Join(abs, "overlays", "release"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		path, err := filepath.Rel(dir, filepath.Join(abs, "components", component))
+		if err != nil {
+			t.Fatal(err)
+		}
+		kustomization := "resources:\n- " + release + "\ncomponents:\n- " + path + "\n"
+		if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(kustomization), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		render["kustomize "+component+" component"] = exec.Command(kubectlBin, "kustomize", dir)
 	}
-	component, err := filepath.Rel(withPolicy, filepath.Join(abs, "components", "network-policy"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	kustomization := "resources:\n- " + release + "\ncomponents:\n- " + component + "\n"
-	if err := os.WriteFile(filepath.Join(withPolicy, "kustomization.yaml"), []byte(kustomization), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	render["kustomize network-policy component"] = exec.Command(kubectlBin, "kustomize", withPolicy)
 	chart := filepath.Join(root, "charts", "metrics-server")
 	values, _ := filepath.Glob(filepath.Join(chart, "ci", "*.yaml"))
 	if len(values) == 0 {
