@@ -15,10 +15,10 @@ TOOLS_DIR = $(shell hack/build-tools.sh | tail -n 1)
 NODES ?= 3
 PORT_BASE ?= 20000
 
-.PHONY: help build image test-image tools run test test-e2e fuzz bench bench-scale plot verify manifests lint-chart clean
+.PHONY: help build image test-image tools run test test-e2e test-e2e-previous fuzz bench bench-scale plot verify manifests lint-chart clean
 
 help: ## Show the targets.
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 build: ## Build the metrics-server binary into _output/bin.
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/metrics-server ./cmd/metrics-server
@@ -49,7 +49,7 @@ lint-chart: ## helm lint the chart with its default and every ci/ values file.
 	"$$tools/helm" lint charts/metrics-server; \
 	for v in charts/metrics-server/ci/*.yaml; do "$$tools/helm" lint charts/metrics-server --values "$$v"; done
 
-tools: ## Build (once) the pinned kube-apiserver, kube-controller-manager, kubectl and etcd.
+tools: ## Build (once) the pinned kube-apiserver, kube-controller-manager, kubectl, etcd, helm and KWOK.
 	@hack/build-tools.sh
 
 run: build ## Run a local cluster with simulated kubelets and the metrics server until Ctrl-C.
@@ -64,6 +64,14 @@ test-e2e: build ## End-to-end tests against a real local control plane.
 	@tools="$$(hack/build-tools.sh | tail -n 1)"; \
 	E2E_TOOLS_DIR="$$tools" E2E_METRICS_SERVER="$(CURDIR)/$(BIN)/metrics-server" \
 		go test -tags e2e -count=1 -p 1 -timeout 40m -v ./test/e2e/...
+
+# The tests run against the older control plane of the compatibility matrix.
+PREVIOUS_TESTS ?= ^(TestKubectlTopNodes|TestKubectlTopPods|TestRawQueries|TestHealthEndpoints|TestHPA)$$
+
+test-e2e-previous: build ## The kubectl top, get --raw, health and HPA end-to-end tests against the older control plane (hack/tools/previous).
+	@tools="$$(hack/build-tools.sh previous | tail -n 1)"; \
+	E2E_TOOLS_DIR="$$tools" E2E_METRICS_SERVER="$(CURDIR)/$(BIN)/metrics-server" \
+		go test -tags e2e -count=1 -timeout 30m -v -run '$(PREVIOUS_TESTS)' ./test/e2e/
 
 fuzz: ## Fuzz the kubelet decoder against expfmt and the pod list encoders against the codecs, FUZZTIME each (default 60s).
 	go test ./pkg/scraper -run '^$$' -fuzz FuzzDecode -fuzztime $${FUZZTIME:-60s}
