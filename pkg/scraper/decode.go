@@ -190,6 +190,11 @@ func (d *Decoder) knownSample(fam family, rest []byte, now int64, b *sample.Batc
 		}
 		p = skipBlankBack(rest, valStart)
 	}
+	if bytes.IndexByte(rest[valStart:valEnd], '}') >= 0 {
+		// The value is glued to the label block ("A {}0"): not the simple
+		// form.
+		return false, nil
+	}
 	blockStart := skipBlank(rest, 0)
 	var blk *labelBlock
 	if blockStart < p {

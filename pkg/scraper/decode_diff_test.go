@@ -232,6 +232,10 @@ func diffSeeds() [][]byte {
 		"\t node_cpu_usage_seconds_total\t1\t5",
 		"node_cpu_usage_seconds_total NaN",
 		"node_cpu_usage_seconds_total -Inf 0",
+		// A value glued to a label block after a blank (found by FuzzDecode).
+		"A {}0",
+		"node_cpu_usage_seconds_total {}1 5",
+		`container_cpu_usage_seconds_total {container="a b",namespace="n",pod="p"}1 5`,
 	} {
 		seeds = append(seeds, []byte(tc+"\n"))
 	}
