@@ -10,9 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +18,7 @@ import (
 	"k8s.io/klog/v2"
 	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
 
+	"github.com/kubemetrics/metrics-server/test/e2e/e2eutil"
 	"github.com/kubemetrics/metrics-server/test/localcluster"
 )
 
@@ -72,7 +71,7 @@ func run(m *testing.M) int {
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting the local cluster:", err)
-		dumpLogs(dir)
+		e2eutil.DumpLogs(dir)
 		return 1
 	}
 	defer cluster.Stop()
@@ -86,55 +85,25 @@ func run(m *testing.M) int {
 	}
 	code := m.Run()
 	if code != 0 {
-		dumpLogs(dir)
+		e2eutil.DumpLogs(dir)
 	} else {
 		os.RemoveAll(dir)
 	}
 	return code
 }
 
-// dumpLogs prints the tail of every component's log, for CI.
-func dumpLogs(dir string) {
-	files, _ := filepath.Glob(filepath.Join(dir, "logs", "*.log"))
-	for _, f := range files {
-		data, _ := os.ReadFile(f)
-		lines := strings.Split(string(data), "\n")
-		if len(lines) > 60 {
-			lines = lines[len(lines)-60:]
-		}
-		fmt.Fprintf(os.Stderr, "\n===== %s (last lines)\n%s\n", f, strings.Join(lines, "\n"))
-	}
-}
-
 // kubectl runs the real kubectl as the cluster admin (or with extra
 // credentials flags) and returns its standard output.
 func kubectl(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(toolsDir, "kubectl"), append([]string{"--kubeconfig=" + cluster.AdminKubeconfig}, args...)...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return string(out), fmt.Errorf("kubectl %s: %w: %s", strings.Join(args, " "), err, stderr.String())
-	}
-	return string(out), nil
+	return e2eutil.Kubectl(toolsDir, cluster.AdminKubeconfig, args...)
 }
 
 // eventually retries check until it passes or timeout ends, then fails
 // with its last error.
 func eventually(t *testing.T, timeout time.Duration, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %v", timeout, err)
-		}
-		time.Sleep(time.Second)
-	}
+	e2eutil.Eventually(t, timeout, check)
 }
 
 func listOptions(selector string) metav1.ListOptions {

@@ -6,8 +6,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-
-	"github.com/spf13/pflag"
 )
 
 // TestUpstreamFlags: every flag upstream metrics-server has exists here with
@@ -77,15 +75,7 @@ func TestUpstreamArgumentSets(t *testing.T) {
 		"priority and fairness off, as some set": with(manifests, "--enable-priority-and-fairness=false"),
 	} {
 		t.Run(name, func(t *testing.T) {
-			o := NewOptions()
-			fs := pflag.NewFlagSet("metrics-server", pflag.ContinueOnError)
-			for _, f := range o.Flags().FlagSets {
-				fs.AddFlagSet(f)
-			}
-			if err := fs.Parse(args); err != nil {
-				t.Fatalf("%v: %v", args, err)
-			}
-			for _, err := range o.Validate() {
+			for _, err := range parseArgs(t, args).Validate() {
 				t.Errorf("%v: %v", args, err)
 			}
 		})

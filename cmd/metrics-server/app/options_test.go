@@ -27,14 +27,7 @@ func TestValidate(t *testing.T) {
 		// Upstream passes unknown address types through; they match nothing.
 		{[]string{"--kubelet-preferred-address-types=LegacyHostIP,InternalIP"}, ""},
 	} {
-		o := NewOptions()
-		fs := pflag.NewFlagSet("metrics-server", pflag.ContinueOnError)
-		for _, f := range o.Flags().FlagSets {
-			fs.AddFlagSet(f)
-		}
-		if err := fs.Parse(tc.args); err != nil {
-			t.Fatalf("%v: %v", tc.args, err)
-		}
+		o := parseArgs(t, tc.args)
 		var msgs []string
 		for _, err := range o.Validate() {
 			msgs = append(msgs, err.Error())
@@ -47,4 +40,18 @@ func TestValidate(t *testing.T) {
 			t.Errorf("%v: errors %q, want one naming %s", tc.args, got, tc.wantErr)
 		}
 	}
+}
+
+// parseArgs parses a command line into options, as the command does.
+func parseArgs(t *testing.T, args []string) *Options {
+	t.Helper()
+	o := NewOptions()
+	fs := pflag.NewFlagSet("metrics-server", pflag.ContinueOnError)
+	for _, f := range o.Flags().FlagSets {
+		fs.AddFlagSet(f)
+	}
+	if err := fs.Parse(args); err != nil {
+		t.Fatalf("%v: %v", args, err)
+	}
+	return o
 }

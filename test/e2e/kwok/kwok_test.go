@@ -13,7 +13,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -24,6 +23,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/kubemetrics/metrics-server/test/e2e/e2eutil"
 	"github.com/kubemetrics/metrics-server/test/localcluster"
 )
 
@@ -70,20 +70,20 @@ func run(m *testing.M) int {
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting the local cluster:", err)
-		dumpLogs(dir)
+		e2eutil.DumpLogs(dir)
 		return 1
 	}
 	defer cluster.Stop()
 	kwok, err := startKWOK(ctx)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting KWOK:", err)
-		dumpLogs(dir)
+		e2eutil.DumpLogs(dir)
 		return 1
 	}
 	defer kwok.Stop(10 * time.Second)
 	code := m.Run()
 	if code != 0 {
-		dumpLogs(dir)
+		e2eutil.DumpLogs(dir)
 	} else {
 		os.RemoveAll(dir)
 	}
@@ -108,44 +108,8 @@ func startKWOK(ctx context.Context) (*localcluster.Process, error) {
 	)
 }
 
-// dumpLogs prints the tail of every component's log, for CI.
-func dumpLogs(dir string) {
-	files, _ := filepath.Glob(filepath.Join(dir, "logs", "*.log"))
-	for _, f := range files {
-		data, _ := os.ReadFile(f)
-		lines := strings.Split(string(data), "\n")
-		if len(lines) > 60 {
-			lines = lines[len(lines)-60:]
-		}
-		fmt.Fprintf(os.Stderr, "\n===== %s (last lines)\n%s\n", f, strings.Join(lines, "\n"))
-	}
-}
-
-func kubectl(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	cmd := exec.Command(filepath.Join(toolsDir, "kubectl"), append([]string{"--kubeconfig=" + cluster.AdminKubeconfig}, args...)...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return string(out), fmt.Errorf("kubectl %s: %w: %s", strings.Join(args, " "), err, stderr.String())
-	}
-	return string(out), nil
-}
-
-func eventually(t *testing.T, timeout time.Duration, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %v", timeout, err)
-		}
-		time.Sleep(time.Second)
-	}
+func kubectl(args ...string) (string, error) {
+	return e2eutil.Kubectl(toolsDir, cluster.AdminKubeconfig, args...)
 }
 
 // kwokNode is a node as kwokctl's node template makes it: KWOK manages it
@@ -173,8 +137,8 @@ func kwokPod(name, node string) *corev1.Pod {
 }
 
 // topPods returns kubectl top pods' CPU and memory cells by pod name.
-func topPods(t *testing.T) (map[string][2]string, error) {
-	out, err := kubectl(t, "top", "pods", "-n", namespace)
+func topPods() (map[string][2]string, error) {
+	out, err := kubectl("top", "pods", "-n", namespace)
 	if err != nil {
 		return nil, err
 	}
@@ -219,8 +183,8 @@ func TestKWOK(t *testing.T) {
 	}
 
 	t.Run("top pods shows KWOK's default usage", func(t *testing.T) {
-		eventually(t, 2*time.Minute, func() error {
-			rows, err := topPods(t)
+		e2eutil.Eventually(t, 2*time.Minute, func() error {
+			rows, err := topPods()
 			if err != nil {
 				return err
 			}
@@ -238,8 +202,8 @@ func TestKWOK(t *testing.T) {
 	})
 
 	t.Run("top nodes lists the KWOK nodes", func(t *testing.T) {
-		eventually(t, time.Minute, func() error {
-			out, err := kubectl(t, "top", "nodes")
+		e2eutil.Eventually(t, time.Minute, func() error {
+			out, err := kubectl("top", "nodes")
 			if err != nil {
 				return err
 			}
@@ -259,8 +223,8 @@ func TestKWOK(t *testing.T) {
 		if _, err := client.CoreV1().Pods(namespace).Patch(ctx, target, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 2*time.Minute, func() error {
-			rows, err := topPods(t)
+		e2eutil.Eventually(t, 2*time.Minute, func() error {
+			rows, err := topPods()
 			if err != nil {
 				return err
 			}

@@ -1,0 +1,58 @@
+// Package e2eutil holds what the end-to-end suites share: running the real
+// kubectl, waiting for a condition, and printing the local cluster's logs
+// when a suite fails.
+package e2eutil
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Kubectl runs the kubectl in toolsDir with a kubeconfig and returns its
+// standard output; the error carries its standard error.
+func Kubectl(toolsDir, kubeconfig string, args ...string) (string, error) {
+	cmd := exec.Command(filepath.Join(toolsDir, "kubectl"), append([]string{"--kubeconfig=" + kubeconfig}, args...)...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return string(out), fmt.Errorf("kubectl %s: %w: %s", strings.Join(args, " "), err, stderr.String())
+	}
+	return string(out), nil
+}
+
+// Eventually retries check every second until it passes or timeout ends,
+// then fails the test with its last error.
+func Eventually(t testing.TB, timeout time.Duration, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %v", timeout, err)
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// DumpLogs prints the tail of every component's log in a local cluster's
+// folder, for CI.
+func DumpLogs(dir string) {
+	files, _ := filepath.Glob(filepath.Join(dir, "logs", "*.log"))
+	for _, f := range files {
+		data, _ := os.ReadFile(f)
+		lines := strings.Split(string(data), "\n")
+		if len(lines) > 60 {
+			lines = lines[len(lines)-60:]
+		}
+		fmt.Fprintf(os.Stderr, "\n===== %s (last lines)\n%s\n", f, strings.Join(lines, "\n"))
+	}
+}
