@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"k8s.io/component-base/metrics"
-	"k8s.io/component-base/metrics/legacyregistry"
 )
 
 // metricFreshness is upstream metrics-server's freshness histogram: for every
@@ -18,7 +17,9 @@ var metricFreshness = metrics.NewHistogram(&metrics.HistogramOpts{
 	StabilityLevel: metrics.ALPHA,
 })
 
-func init() { legacyregistry.MustRegister(metricFreshness) }
+// RegisterMetrics registers the API's self-metrics; the server does so once
+// at start, before it serves.
+func RegisterMetrics(register func(...metrics.Registerable)) { register(metricFreshness) }
 
 // freshnessSink observes item ages against one request time.
 type freshnessSink struct{ now int64 }

@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"k8s.io/component-base/metrics"
-	"k8s.io/component-base/metrics/legacyregistry"
 )
 
 // Upstream metrics-server's kubelet request metrics, with the same names,
@@ -65,8 +64,10 @@ var (
 	})
 )
 
-func init() {
-	legacyregistry.MustRegister(requestDuration, requestTotal, lastRequestTime, scrapeFailures, nodeFailing, scrapesSkipped, nodesBackedOff)
+// RegisterMetrics registers the scraper's self-metrics; the server does so
+// once at start, before the first scrape.
+func RegisterMetrics(register func(...metrics.Registerable)) {
+	register(requestDuration, requestTotal, lastRequestTime, scrapeFailures, nodeFailing, scrapesSkipped, nodesBackedOff)
 }
 
 func recordRequest(node string, start time.Time, elapsed time.Duration, err error) {

@@ -62,6 +62,7 @@ var podsResource = corev1.SchemeGroupVersion.WithResource("pods")
 
 // New builds the server: informers, store, scraper and API.
 func (c *Config) New() (*Server, error) {
+	registerMetrics()
 	if c.Clock == nil {
 		c.Clock = clock.RealClock{}
 	}

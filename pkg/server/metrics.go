@@ -1,8 +1,13 @@
 package server
 
 import (
+	"sync"
+
 	"k8s.io/component-base/metrics"
 	"k8s.io/component-base/metrics/legacyregistry"
+
+	"github.com/kubemetrics/metrics-server/pkg/api"
+	"github.com/kubemetrics/metrics-server/pkg/scraper"
 )
 
 // Upstream metrics-server's scrape-round and store metrics.
@@ -26,6 +31,14 @@ var (
 	}, []string{"type"})
 )
 
-func init() {
-	legacyregistry.MustRegister(tickDuration, storagePoints)
+var registerOnce sync.Once
+
+// registerMetrics registers every self-metric of the server, the API and
+// the scraper with the registry /metrics serves, once per process.
+func registerMetrics() {
+	registerOnce.Do(func() {
+		legacyregistry.MustRegister(tickDuration, storagePoints)
+		api.RegisterMetrics(legacyregistry.MustRegister)
+		scraper.RegisterMetrics(legacyregistry.MustRegister)
+	})
 }
