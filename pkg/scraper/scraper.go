@@ -38,7 +38,8 @@ type Config struct {
 	// 4 s), so kubelets and the network see no single burst; they start in
 	// staggerGroups waves. Zero starts all at once (bounded by Concurrency).
 	StaggerPerNode, MaxStagger time.Duration
-	Clock                      clock.PassiveClock
+	// Clock times requests and the stagger's waits.
+	Clock clock.Clock
 }
 
 // Scraper scrapes all nodes, one round at a time.
@@ -140,7 +141,7 @@ func (s *Scraper) Scrape(ctx context.Context, stagger bool) (Result, error) {
 	if stagger {
 		window = min(s.cfg.StaggerPerNode*time.Duration(len(nodes)), s.cfg.MaxStagger)
 	}
-	roundStart := time.Now()
+	roundStart := s.cfg.Clock.Now()
 	for i, node := range nodes {
 		if st := states[i]; st.skip > 0 {
 			st.skip--
@@ -152,7 +153,7 @@ func (s *Scraper) Scrape(ctx context.Context, stagger bool) (Result, error) {
 		// requests share the process's wake-ups, which costs half the CPU
 		// of spreading every request on its own.
 		wave := i * staggerGroups / len(nodes)
-		if err := waitTurn(ctx, sem, roundStart.Add(window*time.Duration(wave)/staggerGroups)); err != nil {
+		if err := s.waitTurn(ctx, sem, roundStart.Add(window*time.Duration(wave)/staggerGroups)); err != nil {
 			mu.Lock()
 			res.Failed += len(nodes) - i
 			mu.Unlock()
@@ -176,12 +177,12 @@ func (s *Scraper) Scrape(ctx context.Context, stagger bool) (Result, error) {
 const staggerGroups = 8
 
 // waitTurn waits until at, then for a free slot in sem; ctx ends either.
-func waitTurn(ctx context.Context, sem chan<- struct{}, at time.Time) error {
-	if d := time.Until(at); d > 0 {
-		t := time.NewTimer(d)
+func (s *Scraper) waitTurn(ctx context.Context, sem chan<- struct{}, at time.Time) error {
+	if d := at.Sub(s.cfg.Clock.Now()); d > 0 {
+		t := s.cfg.Clock.NewTimer(d)
 		defer t.Stop()
 		select {
-		case <-t.C:
+		case <-t.C():
 		case <-ctx.Done():
 			return ctx.Err()
 		}

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +15,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/kubemetrics/metrics-server/pkg/sample"
 	"github.com/kubemetrics/metrics-server/test/kubeletsim"
@@ -275,16 +275,24 @@ func TestNodeState(t *testing.T) {
 // TestStagger: the requests of a round start in waves spread over
 // StaggerPerNode × nodes, not all at once. Only lower bounds are checked:
 // sleeping can be late, never early.
+// TestStagger: a round of 16 nodes with a 20 ms stagger spreads its starts
+// over 320 ms in 8 waves of 2 nodes; each wave starts only when the clock
+// reaches it, 40 ms apart.
 func TestStagger(t *testing.T) {
 	var mu sync.Mutex
-	var arrivals []time.Time
+	arrived := 0
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
-		arrivals = append(arrivals, time.Now())
+		arrived++
 		mu.Unlock()
 		http.Error(w, "no", http.StatusNotFound)
 	}))
 	defer srv.Close()
+	arrivals := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return arrived
+	}
 	u, _ := url.Parse(srv.URL)
 	port, _ := strconv.Atoi(u.Port())
 	var nodes []*corev1.Node
@@ -294,26 +302,47 @@ func TestStagger(t *testing.T) {
 			DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(port)}},
 		}})
 	}
+	clk := clocktesting.NewFakeClock(time.Unix(1_700_000_000, 0))
 	s := New(Config{
 		Client: NewClient(ClientConfig{Scheme: "https", UseNodeStatusPort: true, AddressTypes: []corev1.NodeAddressType{corev1.NodeInternalIP},
 			MaxBodyBytes: 1 << 20}, srv.Client().Transport),
 		Nodes: func() ([]*corev1.Node, error) { return nodes, nil },
-		Sink:  &recordingSink{batches: map[string]int{}}, RequestTimeout: time.Second, Concurrency: 16,
-		StaggerPerNode: 20 * time.Millisecond, MaxStagger: time.Second,
+		Sink:  &recordingSink{batches: map[string]int{}}, RequestTimeout: 5 * time.Second, Concurrency: 16,
+		StaggerPerNode: 20 * time.Millisecond, MaxStagger: time.Second, Clock: clk,
 	})
-	start := time.Now()
-	if _, err := s.Scrape(context.Background(), true); err != nil {
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Scrape(context.Background(), true)
+		done <- err
+	}()
+	// until waits, in real time, for what the scrape's goroutines do.
+	until := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 10s (%d requests arrived)", what, arrivals())
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	for wave := range 8 {
+		want := 2 * (wave + 1)
+		until(fmt.Sprintf("wave %d's requests", wave), func() bool { return arrivals() >= want })
+		if wave == 7 {
+			break
+		}
+		// The next wave waits for the clock.
+		until(fmt.Sprintf("wave %d waiting", wave+1), clk.HasWaiters)
+		if got := arrivals(); got != want {
+			t.Fatalf("before %v: %d requests, want %d", clk.Since(time.Unix(1_700_000_000, 0))+40*time.Millisecond, got, want)
+		}
+		clk.Step(40 * time.Millisecond)
+	}
+	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if len(arrivals) != 16 {
-		t.Fatalf("%d requests, want 16", len(arrivals))
-	}
-	slices.SortFunc(arrivals, func(a, b time.Time) int { return a.Compare(b) })
-	// A window of 16 × 20 ms in 8 waves of 2 nodes: request i starts no
-	// earlier than wave i/2 × 40 ms.
-	for i, at := range arrivals {
-		if earliest := time.Duration(i/2) * 40 * time.Millisecond; at.Sub(start) < earliest {
-			t.Errorf("request %d after %v, want at least %v", i, at.Sub(start), earliest)
-		}
+	if got := arrivals(); got != 16 {
+		t.Errorf("%d requests, want 16", got)
 	}
 }
