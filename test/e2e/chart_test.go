@@ -28,19 +28,28 @@ func renderChart(t *testing.T, values string) rendered {
 		t.Fatalf("helm template --values %s: %v", values, stderrOf(err))
 	}
 	objs := rendered{}
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(out), 4096)
+	for _, obj := range decodeManifests(t, out) {
+		objs[obj.GetKind()+"/"+obj.GetName()] = obj
+	}
+	return objs
+}
+
+// decodeManifests splits rendered YAML into its objects.
+func decodeManifests(t *testing.T, data []byte) []*unstructured.Unstructured {
+	t.Helper()
+	var objs []*unstructured.Unstructured
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
 	for {
 		var obj unstructured.Unstructured
 		if err := dec.Decode(&obj.Object); errors.Is(err, io.EOF) {
-			break
+			return objs
 		} else if err != nil {
 			t.Fatal(err)
 		}
 		if obj.Object != nil {
-			objs[obj.GetKind()+"/"+obj.GetName()] = &obj
+			objs = append(objs, &obj)
 		}
 	}
-	return objs
 }
 
 // serverVersion is the local kube-apiserver's version, for helm's
