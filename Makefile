@@ -75,7 +75,7 @@ test-e2e-previous: build ## The kubectl top, get --raw, health and HPA end-to-en
 
 fuzz: ## Fuzz the kubelet decoder against expfmt and the pod list encoders against the codecs, FUZZTIME each (default 60s).
 	go test ./pkg/scraper -run '^$$' -fuzz FuzzDecode -fuzztime $${FUZZTIME:-60s}
-	go test ./pkg/api -run '^$$' -fuzz FuzzPodListEncoding -fuzztime $${FUZZTIME:-60s}
+	go test ./pkg/api/podlist -run '^$$' -fuzz FuzzListEncoding -fuzztime $${FUZZTIME:-60s}
 
 bench: ## Micro-benchmarks of the hot paths.
 	go test ./pkg/... -run '^$$' -bench . -benchmem -count $${COUNT:-6}

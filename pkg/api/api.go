@@ -5,12 +5,15 @@ package api
 
 import (
 	"fmt"
+	"net/http"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apiserver/pkg/endpoints/openapi"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/metrics/pkg/apis/metrics"
@@ -18,7 +21,10 @@ import (
 	metricsv1 "k8s.io/metrics/pkg/apis/metrics/v1"
 	"k8s.io/metrics/pkg/apis/metrics/v1beta1"
 
+	generatedopenapi "github.com/kubemetrics/metrics-server/pkg/api/generated/openapi"
+	"github.com/kubemetrics/metrics-server/pkg/api/podlist"
 	"github.com/kubemetrics/metrics-server/pkg/storage"
+	"github.com/kubemetrics/metrics-server/pkg/version"
 )
 
 var (
@@ -73,7 +79,6 @@ type Store interface {
 // to the server.
 func Install(server *genericapiserver.GenericAPIServer, nodes *NodeStorage, pods *PodStorage) error {
 	info := genericapiserver.NewDefaultAPIGroupInfo(metrics.GroupName, Scheme, metav1.ParameterCodec, Codecs)
-	pods.formats = answerFormats(info.NegotiatedSerializer)
 	resources := map[string]rest.Storage{"nodes": nodes, "pods": pods}
 	info.VersionedResourcesStorageMap[metricsv1.SchemeGroupVersion.Version] = resources
 	info.VersionedResourcesStorageMap[v1beta1.SchemeGroupVersion.Version] = resources
@@ -82,3 +87,18 @@ func Install(server *genericapiserver.GenericAPIServer, nodes *NodeStorage, pods
 
 // Clock is the time source for creation timestamps and freshness.
 type Clock interface{ Now() time.Time }
+
+// Configure sets what the generic apiserver needs to serve this API: the
+// OpenAPI definitions of its types, and the handler chain, with pod lists
+// marked when the answer is to be transformed (see
+// podlist.WithTransformedAnswers).
+func Configure(c *genericapiserver.Config) {
+	title, ver := "Kubernetes metrics-server", strings.Split(version.Get().GitVersion, "-")[0]
+	c.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(generatedopenapi.GetOpenAPIDefinitions, openapi.NewDefinitionNamer(Scheme))
+	c.OpenAPIConfig.Info.Title, c.OpenAPIConfig.Info.Version = title, ver
+	c.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(generatedopenapi.GetOpenAPIDefinitions, openapi.NewDefinitionNamer(Scheme))
+	c.OpenAPIV3Config.Info.Title, c.OpenAPIV3Config.Info.Version = title, ver
+	c.BuildHandlerChainFunc = func(apiHandler http.Handler, c *genericapiserver.Config) http.Handler {
+		return genericapiserver.DefaultBuildHandlerChain(podlist.WithTransformedAnswers(apiHandler), c)
+	}
+}

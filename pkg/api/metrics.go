@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"k8s.io/component-base/metrics"
+
+	"github.com/kubemetrics/metrics-server/pkg/api/podlist"
 )
 
 // metricFreshness is upstream metrics-server's freshness histogram: for every
@@ -17,9 +19,12 @@ var metricFreshness = metrics.NewHistogram(&metrics.HistogramOpts{
 	StabilityLevel: metrics.ALPHA,
 })
 
-// RegisterMetrics registers the API's self-metrics; the server does so once
-// at start, before it serves.
-func RegisterMetrics(register func(...metrics.Registerable)) { register(metricFreshness) }
+// RegisterMetrics registers the API's self-metrics, its pod lists'
+// included; the server does so once at start, before it serves.
+func RegisterMetrics(register func(...metrics.Registerable)) {
+	register(metricFreshness)
+	podlist.RegisterMetrics(register)
+}
 
 // freshnessSink observes item ages against one request time.
 type freshnessSink struct{ now int64 }

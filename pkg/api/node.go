@@ -15,6 +15,8 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/metrics/pkg/apis/metrics"
+
+	"github.com/kubemetrics/metrics-server/pkg/api/convert"
 )
 
 // NodeStorage serves NodeMetrics.
@@ -73,7 +75,7 @@ func (s *NodeStorage) List(ctx context.Context, options *metainternalversion.Lis
 			continue
 		}
 		fresh.observe(u.Timestamp)
-		list.Items = append(list.Items, nodeMetrics(node, &u, now))
+		list.Items = append(list.Items, convert.NodeMetrics(node, &u, now))
 	}
 	return list, nil
 }
@@ -92,7 +94,7 @@ func (s *NodeStorage) Get(ctx context.Context, name string, opts *metav1.GetOpti
 		return nil, errors.NewNotFound(metrics.Resource("nodemetrics"), name)
 	}
 	s.freshness().observe(u.Timestamp)
-	m := nodeMetrics(node, &u, s.now())
+	m := convert.NodeMetrics(node, &u, s.now())
 	return &m, nil
 }
 

@@ -9,9 +9,11 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/prometheus/common/expfmt"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/rest"
 )
 
 // ResourceMetricsPathAnnotation on a Node replaces the path scraped on its
@@ -29,6 +31,15 @@ const acceptHeader = "text/plain;version=0.0.4;q=1,*/*;q=0.1"
 
 // ClientConfig says how to reach kubelets.
 type ClientConfig struct {
+	// Rest carries the credentials and TLS settings (CA, client
+	// certificate, token) kubelets are reached with.
+	Rest *rest.Config
+	// ExtraCAFile, when set, is a PEM bundle of CAs trusted besides Rest's
+	// (or the system's).
+	ExtraCAFile string
+	// VerifyNodeNames accepts, for a kubelet reached by IP address, a
+	// certificate issued for its node's names (see NodeNameVerifier).
+	VerifyNodeNames bool
 	// Scheme is "https", or "http" for completely insecure kubelets.
 	Scheme string
 	// Port is used unless UseNodeStatusPort finds a port in the node status.
@@ -38,21 +49,62 @@ type ClientConfig struct {
 	AddressTypes []corev1.NodeAddressType
 	// MaxBodyBytes bounds an answer after decompression.
 	MaxBodyBytes int64
-	// NodeNames, when set, is the transport's verifier of kubelet
-	// certificates; it learns each node's names from the URLs built here.
-	NodeNames *NodeNameVerifier
+	// IdleConnTimeout is how long a kubelet connection stays open between
+	// requests; longer than a resolution keeps one connection per kubelet
+	// across rounds.
+	IdleConnTimeout time.Duration
 }
 
 // Client fetches /metrics/resource from kubelets.
 type Client struct {
 	cfg  ClientConfig
 	http *http.Client
+	// nodeNames, when set, verifies kubelet certificates; it learns each
+	// node's names from Fetch.
+	nodeNames *NodeNameVerifier
 }
 
-// NewClient returns a client that sends its requests through transport,
-// which carries TLS and credentials.
-func NewClient(cfg ClientConfig, transport http.RoundTripper) *Client {
-	return &Client{cfg: cfg, http: &http.Client{Transport: transport}}
+// NewClient builds the client's transport: TLS and credentials from the
+// configuration, one connection per kubelet, kept between rounds.
+func NewClient(cfg ClientConfig) (*Client, error) {
+	tlsConfig, err := rest.TLSConfigFor(cfg.Rest)
+	if err != nil {
+		return nil, fmt.Errorf("kubelet TLS configuration: %w", err)
+	}
+	if cfg.ExtraCAFile != "" {
+		if tlsConfig == nil {
+			return nil, errors.New("kubelet TLS configuration: extra CAs for kubelets reached without TLS")
+		}
+		if tlsConfig.RootCAs, err = withExtraCAs(tlsConfig.RootCAs, cfg.ExtraCAFile); err != nil {
+			return nil, err
+		}
+	}
+	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+	transport := &http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		DialContext:         dialer.DialContext,
+		TLSClientConfig:     tlsConfig,
+		TLSHandshakeTimeout: 10 * time.Second,
+		ForceAttemptHTTP2:   true,
+		// No limit on the total: one connection per kubelet.
+		MaxIdleConns:        0,
+		MaxIdleConnsPerHost: 1,
+		IdleConnTimeout:     cfg.IdleConnTimeout,
+	}
+	c := &Client{cfg: cfg}
+	if cfg.VerifyNodeNames {
+		if tlsConfig == nil {
+			return nil, errors.New("kubelet TLS configuration: node names verified for kubelets reached without TLS")
+		}
+		c.nodeNames = NewNodeNameVerifier(tlsConfig.RootCAs)
+		transport.DialTLSContext = c.nodeNames.DialTLSContext(dialer, tlsConfig)
+	}
+	rt, err := rest.HTTPWrappersForConfig(cfg.Rest, transport)
+	if err != nil {
+		return nil, fmt.Errorf("kubelet client credentials: %w", err)
+	}
+	c.http = &http.Client{Transport: rt}
+	return c, nil
 }
 
 // Error kinds, for logs and self-metrics.
@@ -83,9 +135,15 @@ func (e *ScrapeError) Unwrap() error { return e.Err }
 
 // URL returns the address of node's resource metrics.
 func (c *Client) URL(node *corev1.Node) (string, error) {
-	host, err := nodeAddress(node, c.cfg.AddressTypes)
+	url, _, err := c.target(node)
+	return url, err
+}
+
+// target returns the address of node's resource metrics and the host in it.
+func (c *Client) target(node *corev1.Node) (url, host string, err error) {
+	host, err = nodeAddress(node, c.cfg.AddressTypes)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	port := c.cfg.Port
 	if c.cfg.UseNodeStatusPort {
@@ -93,14 +151,11 @@ func (c *Client) URL(node *corev1.Node) (string, error) {
 			port = int(p)
 		}
 	}
-	if c.cfg.NodeNames != nil {
-		c.cfg.NodeNames.remember(host, node)
-	}
 	path := defaultResourceMetricsPath
 	if p := node.Annotations[ResourceMetricsPathAnnotation]; p != "" {
 		path = p
 	}
-	return c.cfg.Scheme + "://" + net.JoinHostPort(host, strconv.Itoa(port)) + path, nil
+	return c.cfg.Scheme + "://" + net.JoinHostPort(host, strconv.Itoa(port)) + path, host, nil
 }
 
 // nodeAddress picks the first address of the first preferred type the node has.
@@ -115,8 +170,17 @@ func nodeAddress(node *corev1.Node, types []corev1.NodeAddressType) (string, err
 	return "", fmt.Errorf("node %q has no address of the types %v", node.Name, types)
 }
 
-// Fetch reads the answer at url into buf (reset first).
-func (c *Client) Fetch(ctx context.Context, url string, buf *bytes.Buffer) error {
+// Fetch reads node's answer into buf (reset first). When node names are
+// verified, it first tells the verifier the names the kubelet at the
+// node's address may be certified for.
+func (c *Client) Fetch(ctx context.Context, node *corev1.Node, buf *bytes.Buffer) error {
+	url, host, err := c.target(node)
+	if err != nil {
+		return &ScrapeError{ReasonAddress, err}
+	}
+	if c.nodeNames != nil {
+		c.nodeNames.remember(host, node)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return &ScrapeError{ReasonOther, err}

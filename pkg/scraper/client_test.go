@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/kubemetrics/metrics-server/test/kubeletsim"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/rest"
 )
 
 // acceptsAnything answers 406 unless the Accept header is empty or lists
@@ -65,9 +67,13 @@ func TestFetchNegotiation(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := httptest.NewServer(tc.handler)
 			defer srv.Close()
-			client := NewClient(ClientConfig{Scheme: "http", MaxBodyBytes: 1 << 20}, srv.Client().Transport)
+			client, err := NewClient(ClientConfig{Rest: &rest.Config{}, Scheme: "http", UseNodeStatusPort: true,
+				AddressTypes: []corev1.NodeAddressType{corev1.NodeInternalIP}, MaxBodyBytes: 1 << 20})
+			if err != nil {
+				t.Fatal(err)
+			}
 			var buf bytes.Buffer
-			err := client.Fetch(context.Background(), srv.URL+"/metrics/resource", &buf)
+			err = client.Fetch(context.Background(), kubeletAt(t, "node", srv.URL), &buf)
 			if tc.wantErr == "" {
 				if err != nil {
 					t.Fatalf("Fetch: %v", err)

@@ -227,7 +227,9 @@ func (s *Scraper) scrapeNode(ctx context.Context, node *corev1.Node, st *nodeSta
 	err := s.fetchAndDecode(ctx, node, st, w, start)
 	elapsed := s.cfg.Clock.Since(start)
 	recordRequest(node.Name, start, elapsed, err)
-	s.logOutcome(node, st, err)
+	o := st.settle(reasonOf(err))
+	recordNodeOutcome(node.Name, o.previous, o.reason, st.state)
+	logOutcome(node, st.state, o, err)
 	if err != nil {
 		return err
 	}
@@ -249,15 +251,11 @@ func (s *Scraper) putWork(w *work) {
 const maxPooledBuffer = 4 << 20
 
 func (s *Scraper) fetchAndDecode(ctx context.Context, node *corev1.Node, st *nodeState, w *work, start time.Time) error {
-	url, err := s.cfg.Client.URL(node)
-	if err != nil {
-		return &ScrapeError{ReasonAddress, err}
-	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
 	w.body.Reset()
 	w.body.Grow(st.lastSize + st.lastSize/8 + bytes.MinRead)
-	if err := s.cfg.Client.Fetch(ctx, url, &w.body); err != nil {
+	if err := s.cfg.Client.Fetch(ctx, node, &w.body); err != nil {
 		return err
 	}
 	st.lastSize = w.body.Len()
@@ -267,47 +265,71 @@ func (s *Scraper) fetchAndDecode(ctx context.Context, node *corev1.Node, st *nod
 	return nil
 }
 
-// logOutcome logs a node's failure once per change of reason or node
-// state, and its recovery, and backs off a node that keeps failing. A node
-// that is not ready, new or terminating is expected to fail: that is
-// logged as information, not as an error.
-func (s *Scraper) logOutcome(node *corev1.Node, st *nodeState, err error) {
-	reason := ""
-	if err != nil {
-		reason = ReasonOther
-		var se *ScrapeError
-		if errors.As(err, &se) {
-			reason = se.Reason
-		}
-	}
-	changed := reason != st.lastReason || err != nil && st.state != st.failedState
-	previous := st.lastReason
-	recordNodeOutcome(node.Name, previous, reason, st.state)
-	st.lastReason = reason
+// reasonOf is the reason a scrape failed, "" if it did not.
+func reasonOf(err error) string {
 	if err == nil {
+		return ""
+	}
+	var se *ScrapeError
+	if errors.As(err, &se) {
+		return se.Reason
+	}
+	return ReasonOther
+}
+
+// outcome is what a scrape changed of its node's state.
+type outcome struct {
+	// reason is the scrape's failure reason ("" for success), previous the
+	// one before it.
+	reason, previous string
+	// changed: a success after a failure, or a failure of another reason
+	// or in another node state than the last.
+	changed bool
+	// backingOff: this failure starts the node's backoff.
+	backingOff bool
+}
+
+// settle moves the node's state on by a scrape that failed for reason (""
+// for a success): the last reason, the failure streak and the rounds the
+// node sits out (see backoffRounds).
+func (st *nodeState) settle(reason string) outcome {
+	o := outcome{
+		reason:   reason,
+		previous: st.lastReason,
+		changed:  reason != st.lastReason || reason != "" && st.state != st.failedState,
+	}
+	st.lastReason = reason
+	if reason == "" {
 		st.failures = 0
-	} else {
-		st.failures++
-		st.skip = backoffRounds(st.failures)
-		if st.failures == failuresBeforeBackoff {
-			klog.InfoS("Backing off a node that keeps failing", "node", klog.KObj(node), "nodeState", st.state, "reason", reason, "failures", st.failures)
-		}
+		return o
+	}
+	st.failures++
+	st.skip = backoffRounds(st.failures)
+	st.failedState = st.state
+	o.backingOff = st.failures == failuresBeforeBackoff
+	return o
+}
+
+// logOutcome logs a node's failure once per change of reason or node
+// state, its recovery, and the start of its backoff. A node that is not
+// ready, new or terminating is expected to fail: that is logged as
+// information, not as an error.
+func logOutcome(node *corev1.Node, state string, o outcome, err error) {
+	if o.backingOff {
+		klog.InfoS("Backing off a node that keeps failing", "node", klog.KObj(node), "nodeState", state, "reason", o.reason, "failures", failuresBeforeBackoff)
 	}
 	switch {
-	case err == nil && changed:
-		klog.InfoS("Scraping node succeeds again", "node", klog.KObj(node), "previousReason", previous)
+	case err == nil && o.changed:
+		klog.InfoS("Scraping node succeeds again", "node", klog.KObj(node), "previousReason", o.previous)
 	case err == nil:
-	case changed && st.state == NodeStateReady:
-		klog.ErrorS(err, "Failed to scrape node", "node", klog.KObj(node), "reason", reason)
-	case changed:
+	case o.changed && state == NodeStateReady:
+		klog.ErrorS(err, "Failed to scrape node", "node", klog.KObj(node), "reason", o.reason)
+	case o.changed:
 		// Expected of such a node: not an error, but still said once at
 		// default verbosity.
-		klog.InfoS("Failed to scrape node", "node", klog.KObj(node), "nodeState", st.state, "reason", reason, "err", err)
+		klog.InfoS("Failed to scrape node", "node", klog.KObj(node), "nodeState", state, "reason", o.reason, "err", err)
 	default:
-		klog.V(4).InfoS("Failed to scrape node again", "node", klog.KObj(node), "nodeState", st.state, "reason", reason, "err", err)
-	}
-	if err != nil {
-		st.failedState = st.state
+		klog.V(4).InfoS("Failed to scrape node again", "node", klog.KObj(node), "nodeState", state, "reason", o.reason, "err", err)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"slices"
 	"sync"
 
@@ -137,4 +138,24 @@ func tlsReason(err error) (string, bool) {
 		return ReasonTLSHandshake, true
 	}
 	return "", false
+}
+
+// withExtraCAs adds the certificates of a PEM bundle to roots (nil: the
+// system's roots).
+func withExtraCAs(roots *x509.CertPool, file string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("extra kubelet CAs: %w", err)
+	}
+	if roots == nil {
+		if roots, err = x509.SystemCertPool(); err != nil {
+			return nil, fmt.Errorf("extra kubelet CAs: the system's roots: %w", err)
+		}
+	} else {
+		roots = roots.Clone()
+	}
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("extra kubelet CAs: no PEM certificate in %s", file)
+	}
+	return roots, nil
 }

@@ -9,11 +9,14 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,6 +24,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 )
 
 type testCA struct {
@@ -98,24 +102,20 @@ func TestNodeNameVerifier(t *testing.T) {
 			node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-a"}, Status: corev1.NodeStatus{
 				Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: host}, {Type: corev1.NodeHostName, Address: "node-a.example"}},
 			}}
-			roots := x509.NewCertPool()
-			roots.AddCert(ca.cert)
-			cfg := ClientConfig{Scheme: "https", AddressTypes: []corev1.NodeAddressType{corev1.NodeInternalIP}, MaxBodyBytes: 1 << 10}
+			cfg := ClientConfig{
+				Rest:   &rest.Config{TLSClientConfig: rest.TLSClientConfig{CAData: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw})}},
+				Scheme: "https", AddressTypes: []corev1.NodeAddressType{corev1.NodeInternalIP}, MaxBodyBytes: 1 << 10,
+				VerifyNodeNames: tc.verifier,
+			}
 			if cfg.Port, err = strconv.Atoi(port); err != nil {
 				t.Fatal(err)
 			}
-			transport := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}, ForceAttemptHTTP2: true}
-			if tc.verifier {
-				cfg.NodeNames = NewNodeNameVerifier(roots)
-				transport.DialTLSContext = cfg.NodeNames.DialTLSContext(&net.Dialer{}, transport.TLSClientConfig)
-			}
-			client := NewClient(cfg, transport)
-			url, err := client.URL(node)
+			client, err := NewClient(cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var body bytes.Buffer
-			err = client.Fetch(context.Background(), url, &body)
+			err = client.Fetch(context.Background(), node, &body)
 			switch {
 			case tc.wantReason == "" && err != nil:
 				t.Fatalf("Fetch: %v", err)
@@ -129,6 +129,67 @@ func TestNodeNameVerifier(t *testing.T) {
 				if tc.verifier && tc.wantReason == ReasonTLSNameMismatch && !strings.Contains(err.Error(), "node-a.example") {
 					t.Errorf("the error %q does not say which names were tried", err)
 				}
+			}
+		})
+	}
+}
+
+// TestExtraCAs: a kubelet certificate from a CA named only in the extra
+// bundle is trusted beside the cluster's CA; bundles that cannot be read
+// fail NewClient with their reason.
+func TestExtraCAs(t *testing.T) {
+	cluster, extra := newTestCA(t, "cluster-ca"), newTestCA(t, "kubelet-ca")
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("ok"))
+	}))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{extra.serving(t, nil, []net.IP{net.IPv4(127, 0, 0, 1)}, time.Now().Add(time.Hour))}}
+	srv.StartTLS()
+	defer srv.Close()
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	certPEM := func(ca *testCA) []byte {
+		return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw})
+	}
+	for _, tc := range []struct {
+		name, extraFile string
+		// newErr is part of NewClient's error; fetchReason the Fetch
+		// failure's reason; both "" for success.
+		newErr, fetchReason string
+	}{
+		{"the extra CA is trusted", write("extra.pem", certPEM(extra)), "", ""},
+		{"without it the kubelet is unknown", "", "", ReasonTLSUnknownAuthority},
+		{"a missing file", filepath.Join(dir, "absent.pem"), "no such file", ""},
+		{"a file without certificates", write("empty.pem", []byte("not PEM")), "no PEM certificate", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			client, err := NewClient(ClientConfig{
+				Rest:        &rest.Config{TLSClientConfig: rest.TLSClientConfig{CAData: certPEM(cluster)}},
+				ExtraCAFile: tc.extraFile, Scheme: "https", UseNodeStatusPort: true,
+				AddressTypes: []corev1.NodeAddressType{corev1.NodeInternalIP}, MaxBodyBytes: 1 << 10,
+			})
+			if tc.newErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.newErr) {
+					t.Fatalf("NewClient error %v, want one with %q", err, tc.newErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var body bytes.Buffer
+			err = client.Fetch(context.Background(), kubeletAt(t, "node", srv.URL), &body)
+			var se *ScrapeError
+			switch {
+			case tc.fetchReason == "" && err != nil:
+				t.Fatalf("Fetch: %v", err)
+			case tc.fetchReason != "" && (!errors.As(err, &se) || se.Reason != tc.fetchReason):
+				t.Fatalf("Fetch error %v, want reason %s", err, tc.fetchReason)
 			}
 		})
 	}

@@ -3,41 +3,28 @@ package server
 import (
 	"errors"
 	"fmt"
-	"maps"
-	"net/http"
-	"strings"
 	"time"
 
-	"github.com/kubemetrics/metrics-server/pkg/version"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apiserver/pkg/endpoints/openapi"
 	genericapiserver "k8s.io/apiserver/pkg/server"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/metadata"
-	"k8s.io/client-go/metadata/metadatainformer"
-	"k8s.io/client-go/metadata/metadatalister"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/clock"
 
 	"github.com/kubemetrics/metrics-server/pkg/api"
-	generatedopenapi "github.com/kubemetrics/metrics-server/pkg/api/generated/openapi"
 	"github.com/kubemetrics/metrics-server/pkg/scraper"
 	"github.com/kubemetrics/metrics-server/pkg/servingcert"
 	"github.com/kubemetrics/metrics-server/pkg/storage"
 )
 
-// Config is everything a Server needs, from validated options.
+// Config is everything a Server needs, made from validated options
+// without reaching the cluster.
 type Config struct {
 	Apiserver *genericapiserver.Config
 	// Rest reaches the cluster's API server, for the informers.
 	Rest *rest.Config
 
 	Kubelet               scraper.ClientConfig
-	KubeletTransport      http.RoundTripper
 	KubeletRequestTimeout time.Duration
 	// ScrapeConcurrency bounds kubelet requests in flight.
 	ScrapeConcurrency int
@@ -55,94 +42,95 @@ type Config struct {
 	// in the APIServices' caBundle while the server runs.
 	ServingCA *servingcert.Controller
 
+	// Clock defaults to the real one.
 	Clock clock.WithTicker
 }
 
-var podsResource = corev1.SchemeGroupVersion.WithResource("pods")
+// CompletedConfig is a Config with its defaults filled in, ready for New.
+type CompletedConfig struct{ *completedConfig }
 
-// New builds the server: informers, store, scraper and API.
-func (c *Config) New() (*Server, error) {
+type completedConfig struct {
+	Config
+	apiserver genericapiserver.CompletedConfig
+	// serving is closed when the secure server first accepts a
+	// connection; set with a ServingCA, which is published then.
+	serving <-chan struct{}
+}
+
+// Complete fills in the defaults and what the generic apiserver needs to
+// serve metrics.k8s.io (see api.Configure).
+func (c *Config) Complete() CompletedConfig {
+	cc := &completedConfig{Config: *c}
+	if cc.Clock == nil {
+		cc.Clock = clock.RealClock{}
+	}
+	if cc.ServingCA != nil && cc.Apiserver.SecureServing != nil {
+		// The CA is published once the server listens; see
+		// servingcert.Controller.Start. Not a post-start hook: each hook
+		// adds a line to the verbose health output, which must read as
+		// upstream's.
+		listener := &acceptNotifier{Listener: cc.Apiserver.SecureServing.Listener, accepting: make(chan struct{})}
+		cc.Apiserver.SecureServing.Listener = listener
+		cc.serving = listener.accepting
+	}
+	api.Configure(cc.Apiserver)
+	cc.apiserver = cc.Apiserver.Complete(nil)
+	return CompletedConfig{cc}
+}
+
+// scrapeStagger spreads a regular round's requests over 8 ms per node, at
+// most 4 s, as upstream does.
+const (
+	staggerPerNode = 8 * time.Millisecond
+	maxStagger     = 4 * time.Second
+)
+
+// New builds the server: informers, store, scraper, health checks and the
+// API. It does not reach the cluster; Run does.
+func (c CompletedConfig) New() (*Server, error) {
 	registerMetrics()
-	if c.Clock == nil {
-		c.Clock = clock.RealClock{}
-	}
-	restCfg := rest.CopyConfig(c.Rest)
-	restCfg.ContentType = "application/vnd.kubernetes.protobuf"
-	client, err := kubernetes.NewForConfig(restCfg)
+	inf, err := newInformers(c.Rest)
 	if err != nil {
-		return nil, fmt.Errorf("creating the Kubernetes client: %w", err)
+		return nil, err
 	}
-	metadataClient, err := metadata.NewForConfig(c.Rest)
+	client, err := scraper.NewClient(c.Kubelet)
 	if err != nil {
-		return nil, fmt.Errorf("creating the metadata client: %w", err)
+		return nil, err
 	}
-	nodeFactory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(trimNode))
-	nodeInformer := nodeFactory.Core().V1().Nodes()
-	podFactory := metadatainformer.NewFilteredSharedInformerFactory(metadataClient, 0, corev1.NamespaceAll,
-		func(o *metav1.ListOptions) { o.FieldSelector = "status.phase=Running" })
-	podInformer := podFactory.ForResource(podsResource)
-	if err := podInformer.Informer().SetTransform(trimPod); err != nil {
-		return nil, fmt.Errorf("setting the pod transform: %w", err)
-	}
-
+	nodeLister := inf.nodes.Lister()
+	selected := func() ([]*corev1.Node, error) { return nodeLister.List(c.NodeSelector) }
 	store := storage.New(storage.Config{
 		Points:     c.StorePoints,
 		Resolution: c.MetricResolution,
 		StaleAfter: c.StaleAfter,
 		Clock:      c.Clock,
 	})
-	nodeLister := nodeInformer.Lister()
-	selected := func() ([]*corev1.Node, error) { return nodeLister.List(c.NodeSelector) }
+	generic, err := c.apiserver.New("metrics-server", genericapiserver.NewEmptyDelegate())
+	if err != nil {
+		return nil, fmt.Errorf("creating the API server: %w", err)
+	}
 	s := &Server{
-		nodeFactory: nodeFactory,
-		podFactory:  podFactory,
-		nodesSynced: nodeInformer.Informer().HasSynced,
-		podsSynced:  podInformer.Informer().HasSynced,
+		generic:     generic,
+		informers:   inf,
+		nodesSynced: inf.nodes.Informer().HasSynced,
+		podsSynced:  inf.pods.Informer().HasSynced,
 		store:       store,
-		resolution:  c.MetricResolution,
-		clock:       c.Clock,
-		metricsAddr: c.MetricsBindAddress,
 		scraper: scraper.New(scraper.Config{
-			Client:         scraper.NewClient(c.Kubelet, c.KubeletTransport),
+			Client:         client,
 			Nodes:          selected,
 			Sink:           store,
 			RequestTimeout: c.KubeletRequestTimeout,
 			Concurrency:    c.ScrapeConcurrency,
-			StaggerPerNode: 8 * time.Millisecond,
-			MaxStagger:     4 * time.Second,
+			StaggerPerNode: staggerPerNode,
+			MaxStagger:     maxStagger,
 			Clock:          c.Clock,
 		}),
-		nodes: func() ([]string, error) {
-			nodes, err := selected()
-			names := make([]string, len(nodes))
-			for i, n := range nodes {
-				names[i] = n.Name
-			}
-			return names, err
-		},
-	}
-
-	gc := c.Apiserver
-	if c.ServingCA != nil && gc.SecureServing != nil {
-		// Published once the server listens; see servingcert.Controller.Start.
-		// Not a post-start hook: each hook adds a line to the verbose health
-		// output, which must read as upstream's.
-		listener := &acceptNotifier{Listener: gc.SecureServing.Listener, accepting: make(chan struct{})}
-		gc.SecureServing.Listener = listener
-		s.servingCA, s.serving = c.ServingCA, listener.accepting
-	}
-	title, ver := "Kubernetes metrics-server", strings.Split(version.Get().GitVersion, "-")[0]
-	gc.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(generatedopenapi.GetOpenAPIDefinitions, openapi.NewDefinitionNamer(api.Scheme))
-	gc.OpenAPIConfig.Info.Title, gc.OpenAPIConfig.Info.Version = title, ver
-	gc.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(generatedopenapi.GetOpenAPIDefinitions, openapi.NewDefinitionNamer(api.Scheme))
-	gc.OpenAPIV3Config.Info.Title, gc.OpenAPIV3Config.Info.Version = title, ver
-	// Pod lists encode themselves unless the answer is to be transformed.
-	gc.BuildHandlerChainFunc = func(apiHandler http.Handler, c *genericapiserver.Config) http.Handler {
-		return genericapiserver.DefaultBuildHandlerChain(api.WithTransformedAnswers(apiHandler), c)
-	}
-	generic, err := gc.Complete(nil).New("metrics-server", genericapiserver.NewEmptyDelegate())
-	if err != nil {
-		return nil, fmt.Errorf("creating the API server: %w", err)
+		nodes:       nodeNames(selected),
+		resolution:  c.MetricResolution,
+		clock:       c.Clock,
+		metricsAddr: c.MetricsBindAddress,
+		servingCA:   c.ServingCA,
+		serving:     c.serving,
 	}
 	// Added after New, like upstream, so the verbose probe output lists
 	// them after the generic post-start hooks, in this order.
@@ -153,82 +141,24 @@ func (c *Config) New() (*Server, error) {
 	); err != nil {
 		return nil, fmt.Errorf("adding health checks: %w", err)
 	}
-	podLister := metadatalister.New(podInformer.Informer().GetIndexer(), podsResource)
-	podStorage := api.NewPodStorage(store, podLister, c.Clock)
-	// The shared all-pods list holds the Running pods and their labels;
-	// only changes to those make it stale (status updates do not).
-	if _, err := podInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { podStorage.PodsChanged() },
-		DeleteFunc: func(any) { podStorage.PodsChanged() },
-		UpdateFunc: func(old, cur any) {
-			o, ok1 := old.(*metav1.PartialObjectMetadata)
-			n, ok2 := cur.(*metav1.PartialObjectMetadata)
-			if !ok1 || !ok2 || !maps.Equal(o.Labels, n.Labels) {
-				podStorage.PodsChanged()
-			}
-		},
-	}); err != nil {
-		return nil, fmt.Errorf("watching pods: %w", err)
+	pods, err := api.NewPodStorage(store, inf.pods.Informer(), c.Clock)
+	if err != nil {
+		return nil, err
 	}
-	if err := api.Install(generic, api.NewNodeStorage(store, nodeLister, c.NodeSelector, c.Clock), podStorage); err != nil {
+	if err := api.Install(generic, api.NewNodeStorage(store, nodeLister, c.NodeSelector, c.Clock), pods); err != nil {
 		return nil, fmt.Errorf("installing metrics.k8s.io: %w", err)
 	}
-	s.generic = generic
 	return s, nil
 }
 
-// trimNode keeps only what the scraper and the API read of a Node, so a
-// large cluster's node cache stays small (images alone can be kilobytes).
-func trimNode(obj any) (any, error) {
-	node, ok := obj.(*corev1.Node)
-	if !ok {
-		return obj, nil
-	}
-	trimmed := &corev1.Node{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:              node.Name,
-			UID:               node.UID,
-			ResourceVersion:   node.ResourceVersion,
-			Labels:            node.Labels,
-			CreationTimestamp: node.CreationTimestamp,
-			DeletionTimestamp: node.DeletionTimestamp,
-		},
-		Status: corev1.NodeStatus{
-			Addresses:       node.Status.Addresses,
-			DaemonEndpoints: node.Status.DaemonEndpoints,
-		},
-	}
-	for _, t := range node.Spec.Taints {
-		if scraper.IsTerminatingTaint(t.Key) {
-			trimmed.Spec.Taints = append(trimmed.Spec.Taints, corev1.Taint{Key: t.Key, Effect: t.Effect})
+// nodeNames lists the names of the nodes selected lists.
+func nodeNames(selected func() ([]*corev1.Node, error)) func() ([]string, error) {
+	return func() ([]string, error) {
+		nodes, err := selected()
+		names := make([]string, len(nodes))
+		for i, n := range nodes {
+			names[i] = n.Name
 		}
+		return names, err
 	}
-	if p, ok := node.Annotations[scraper.ResourceMetricsPathAnnotation]; ok {
-		trimmed.Annotations = map[string]string{scraper.ResourceMetricsPathAnnotation: p}
-	}
-	for _, c := range node.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			trimmed.Status.Conditions = []corev1.NodeCondition{{Type: c.Type, Status: c.Status, LastTransitionTime: c.LastTransitionTime}}
-		}
-	}
-	return trimmed, nil
-}
-
-// trimPod keeps the name, namespace and labels of a pod's metadata.
-func trimPod(obj any) (any, error) {
-	pod, ok := obj.(*metav1.PartialObjectMetadata)
-	if !ok {
-		return obj, nil
-	}
-	return &metav1.PartialObjectMetadata{
-		TypeMeta: pod.TypeMeta,
-		ObjectMeta: metav1.ObjectMeta{
-			Name:              pod.Name,
-			Namespace:         pod.Namespace,
-			UID:               pod.UID,
-			ResourceVersion:   pod.ResourceVersion,
-			Labels:            pod.Labels,
-			CreationTimestamp: pod.CreationTimestamp,
-		},
-	}, nil
 }

@@ -13,9 +13,6 @@ import (
 	"time"
 
 	genericapiserver "k8s.io/apiserver/pkg/server"
-	"k8s.io/apiserver/pkg/server/healthz"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/component-base/metrics/legacyregistry"
 	"k8s.io/klog/v2"
@@ -36,18 +33,19 @@ const firstWarmup = time.Second
 
 // Server is a runnable metrics server.
 type Server struct {
-	generic     *genericapiserver.GenericAPIServer
-	nodeFactory informers.SharedInformerFactory
-	podFactory  metadatainformer.SharedInformerFactory
-	nodesSynced cache.InformerSynced
-	podsSynced  cache.InformerSynced
-	scraper     *scraper.Scraper
-	store       *storage.Store
+	generic   *genericapiserver.GenericAPIServer
+	informers *clusterInformers
+	// nodesSynced and podsSynced say whether the informers have synced.
+	nodesSynced, podsSynced cache.InformerSynced
+	scraper                 roundScraper
+	store                   *storage.Store
+	// nodes lists the names of the selected nodes.
 	nodes       func() ([]string, error)
 	resolution  time.Duration
 	clock       clock.WithTicker
 	metricsAddr string
-	// servingCA, when set, is started once serving is closed.
+	// servingCA, when set, is issued before serving and started once
+	// serving is closed.
 	servingCA *servingcert.Controller
 	serving   <-chan struct{}
 
@@ -56,15 +54,23 @@ type Server struct {
 	lastTickStart atomic.Int64
 }
 
+// roundScraper scrapes every node once (scraper.Scraper).
+type roundScraper interface {
+	Scrape(ctx context.Context, stagger bool) (scraper.Result, error)
+}
+
 // Run starts the informers, waits for them to sync, then scrapes and serves
 // until ctx ends.
 func (s *Server) Run(ctx context.Context) error {
-	s.nodeFactory.Start(ctx.Done())
-	s.podFactory.Start(ctx.Done())
 	// The API is useless without the informers, and upstream does not
 	// listen before they sync either.
-	if !cache.WaitForNamedCacheSync("metrics-server", ctx.Done(), s.nodesSynced, s.podsSynced) {
-		return fmt.Errorf("informers did not sync: %w", ctx.Err())
+	if err := s.informers.start(ctx); err != nil {
+		return err
+	}
+	if s.servingCA != nil {
+		if err := s.servingCA.Issue(ctx); err != nil {
+			return fmt.Errorf("issuing the serving certificate: %w", err)
+		}
 	}
 	if s.metricsAddr != "" {
 		if err := s.serveMetrics(ctx); err != nil {
@@ -204,56 +210,4 @@ func (s *Server) allNodesServed() bool {
 	}
 	served, _ := s.store.Counts()
 	return int(served) >= len(names)
-}
-
-// readyzChecks are the readiness checks, with upstream's names.
-func (s *Server) readyzChecks() []healthz.HealthChecker {
-	return []healthz.HealthChecker{
-		healthz.NamedCheck("metric-storage-ready", func(*http.Request) error {
-			if !s.store.Ready() {
-				return fmt.Errorf("no metrics to serve")
-			}
-			return nil
-		}),
-		healthz.NamedCheck("metric-informer-sync", func(*http.Request) error {
-			if !s.nodesSynced() || !s.podsSynced() {
-				return fmt.Errorf("informers not synced")
-			}
-			return nil
-		}),
-	}
-}
-
-func (s *Server) livezChecks() []healthz.HealthChecker {
-	return []healthz.HealthChecker{
-		healthz.NamedCheck("metric-collection-timely", func(*http.Request) error {
-			last := s.lastTickStart.Load()
-			if last == 0 {
-				return nil
-			}
-			if age := s.clock.Since(time.Unix(0, last)); age > s.resolution*3/2 {
-				return fmt.Errorf("last scrape round started %v ago, more than 1.5 × the resolution %v", age.Round(time.Second), s.resolution)
-			}
-			return nil
-		}),
-	}
-}
-
-func (s *Server) healthChecks() []healthz.HealthChecker {
-	return []healthz.HealthChecker{
-		healthz.NamedCheck("metadata-informer-sync", func(*http.Request) error {
-			for _, synced := range s.podFactory.WaitForCacheSync(closedChannel()) {
-				if !synced {
-					return fmt.Errorf("metadata informer not synced")
-				}
-			}
-			return nil
-		}),
-	}
-}
-
-func closedChannel() <-chan struct{} {
-	c := make(chan struct{})
-	close(c)
-	return c
 }

@@ -61,36 +61,41 @@ type Controller struct {
 
 var _ dynamiccertificates.CertKeyContentProvider = &Controller{}
 
-// New issues the first CA and serving certificate for the service of the
-// first APIService and publishes the CA.
-func New(ctx context.Context, cfg Config) (*Controller, error) {
+// New returns a controller that has issued nothing yet; Issue issues the
+// first CA and certificate.
+func New(cfg Config) (*Controller, error) {
 	if len(cfg.APIServices) == 0 {
 		return nil, errors.New("no APIService to publish the CA in")
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
 	}
-	svc, err := cfg.Client.Resource(apiServicesResource).Get(ctx, cfg.APIServices[0], metav1.GetOptions{})
+	return &Controller{cfg: cfg, ips: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}}, nil
+}
+
+// Issue reads the service of the first APIService, for the names the
+// certificate must carry, and issues the first CA and serving certificate.
+// The server calls it before it serves.
+func (c *Controller) Issue(ctx context.Context) error {
+	svc, err := c.cfg.Client.Resource(apiServicesResource).Get(ctx, c.cfg.APIServices[0], metav1.GetOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("reading APIService %s for its service: %w", cfg.APIServices[0], err)
+		return fmt.Errorf("reading APIService %s for its service: %w", c.cfg.APIServices[0], err)
 	}
 	name, _, _ := unstructured.NestedString(svc.Object, "spec", "service", "name")
 	namespace, _, _ := unstructured.NestedString(svc.Object, "spec", "service", "namespace")
 	if name == "" || namespace == "" {
-		return nil, fmt.Errorf("APIService %s has no service", cfg.APIServices[0])
+		return fmt.Errorf("APIService %s has no service", c.cfg.APIServices[0])
 	}
-	c := &Controller{
-		cfg: cfg,
-		// kube-apiserver verifies the name <service>.<namespace>.svc.
-		names: []string{name + "." + namespace + ".svc", name + "." + namespace + ".svc.cluster.local", name + "." + namespace, name, "localhost"},
-		ips:   []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-	}
+	// kube-apiserver verifies the name <service>.<namespace>.svc.
+	c.names = []string{name + "." + namespace + ".svc", name + "." + namespace + ".svc.cluster.local", name + "." + namespace, name, "localhost"}
 	ca, serving, err := c.issue()
 	if err != nil {
-		return nil, err
+		return err
 	}
+	c.mu.Lock()
 	c.ca, c.serving = ca, serving
-	return c, nil
+	c.mu.Unlock()
+	return nil
 }
 
 // Start publishes the CA in the APIServices, then keeps the caBundle current
@@ -120,10 +125,14 @@ func (c *Controller) issue() (ca, serving *pair, err error) {
 // Name identifies the provider in the generic apiserver's logs.
 func (c *Controller) Name() string { return "self-managed serving certificate" }
 
-// CurrentCertKeyContent returns the certificate (with its CA) and key served now.
+// CurrentCertKeyContent returns the certificate (with its CA) and key served
+// now; nothing before Issue.
 func (c *Controller) CurrentCertKeyContent() ([]byte, []byte) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
+	if c.serving == nil {
+		return nil, nil
+	}
 	return slices.Concat(c.serving.certPEM, c.ca.certPEM), c.serving.keyPEM
 }
 

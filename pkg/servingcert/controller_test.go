@@ -103,9 +103,18 @@ func TestController(t *testing.T) {
 	client := dynamicfake.NewSimpleDynamicClient(runtime.NewScheme(),
 		apiService("v1beta1.metrics.k8s.io", existing, false), apiService("v1.metrics.k8s.io", nil, true))
 
-	c, err := New(ctx, Config{APIServices: []string{"v1beta1.metrics.k8s.io", "v1.metrics.k8s.io", "v2.absent"}, Client: client,
+	c, err := New(Config{APIServices: []string{"v1beta1.metrics.k8s.io", "v1.metrics.k8s.io", "v2.absent"}, Client: client,
 		Owner: "me/1", Validity: time.Hour, Resync: time.Minute})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if len(client.Actions()) != 0 {
+		t.Fatalf("New reached the API server: %v", client.Actions())
+	}
+	if cert, key := c.CurrentCertKeyContent(); cert != nil || key != nil {
+		t.Fatal("a certificate before Issue")
+	}
+	if err := c.Issue(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if certs, _, _ := bundleOf(t, client, "v1.metrics.k8s.io"); len(certs) != 0 {

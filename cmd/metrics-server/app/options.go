@@ -3,12 +3,9 @@
 package app
 
 import (
-	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"time"
 
@@ -24,6 +21,7 @@ import (
 	cliflag "k8s.io/component-base/cli/flag"
 	"k8s.io/component-base/logs"
 	logsapi "k8s.io/component-base/logs/api/v1"
+
 	// Registers --logging-format=json, as upstream does.
 	_ "k8s.io/component-base/logs/json/register"
 	netutils "k8s.io/utils/net"
@@ -133,22 +131,19 @@ func (o *Options) Validate() []error {
 	return errs
 }
 
-// ServerConfig turns validated options into a server configuration.
-func (o *Options) ServerConfig(ctx context.Context) (*server.Config, error) {
+// Config turns validated options into a server configuration. It reads
+// the files the flags name but does not reach the cluster.
+func (o *Options) Config() (*server.Config, error) {
 	restConfig, err := o.restConfig()
 	if err != nil {
 		return nil, err
 	}
 	restConfig.UserAgent = userAgent()
-	servingCA, err := o.servingCA(ctx, restConfig)
+	servingCA, err := o.servingCA(restConfig)
 	if err != nil {
 		return nil, err
 	}
 	apiserverConfig, err := o.apiserverConfig(servingCA)
-	if err != nil {
-		return nil, err
-	}
-	kubeletConfig, transport, err := o.Kubelet.clientConfig(restConfig, o.MetricResolution)
 	if err != nil {
 		return nil, err
 	}
@@ -161,8 +156,7 @@ func (o *Options) ServerConfig(ctx context.Context) (*server.Config, error) {
 	return &server.Config{
 		Apiserver:             apiserverConfig,
 		Rest:                  restConfig,
-		Kubelet:               kubeletConfig,
-		KubeletTransport:      transport,
+		Kubelet:               o.Kubelet.clientConfig(restConfig, o.MetricResolution),
 		KubeletRequestTimeout: o.Kubelet.RequestTimeout,
 		ScrapeConcurrency:     o.Kubelet.ScrapeConcurrency,
 		MetricResolution:      o.MetricResolution,
@@ -177,9 +171,9 @@ func (o *Options) ServerConfig(ctx context.Context) (*server.Config, error) {
 	}, nil
 }
 
-// servingCA starts the self-managed serving CA if --serving-ca-apiservices
-// asks for it.
-func (o *Options) servingCA(ctx context.Context, restConfig *rest.Config) (*servingcert.Controller, error) {
+// servingCA makes the self-managed serving CA if --serving-ca-apiservices
+// asks for it; the server issues and publishes it when it runs.
+func (o *Options) servingCA(restConfig *rest.Config) (*servingcert.Controller, error) {
 	if len(o.ServingCAAPIServices) == 0 {
 		return nil, nil
 	}
@@ -191,7 +185,7 @@ func (o *Options) servingCA(ctx context.Context, restConfig *rest.Config) (*serv
 	if err != nil {
 		return nil, fmt.Errorf("--serving-ca-apiservices: %w", err)
 	}
-	c, err := servingcert.New(ctx, servingcert.Config{
+	c, err := servingcert.New(servingcert.Config{
 		APIServices: o.ServingCAAPIServices,
 		Client:      client,
 		// The pod's name, and the process, in case several share a host.
@@ -339,80 +333,38 @@ func (o *KubeletClientOptions) Validate() []error {
 
 // clientConfig derives the kubelet client from the cluster client: the same
 // credentials and CA, unless the flags override them.
-func (o *KubeletClientOptions) clientConfig(base *rest.Config, resolution time.Duration) (scraper.ClientConfig, http.RoundTripper, error) {
+func (o *KubeletClientOptions) clientConfig(base *rest.Config, resolution time.Duration) scraper.ClientConfig {
 	cfg := scraper.ClientConfig{
+		Rest:              rest.CopyConfig(base),
+		ExtraCAFile:       o.ExtraCAFile,
+		VerifyNodeNames:   o.VerifyNodeNames,
 		Scheme:            "https",
 		Port:              o.Port,
 		UseNodeStatusPort: o.UseNodeStatusPort,
 		MaxBodyBytes:      o.MaxResponseBytes,
+		// Longer than a resolution: one connection per kubelet is kept
+		// across rounds.
+		IdleConnTimeout: 3 * resolution,
 	}
 	for _, t := range o.PreferredAddressTypes {
 		cfg.AddressTypes = append(cfg.AddressTypes, corev1.NodeAddressType(t))
 	}
-	kc := rest.CopyConfig(base)
+	tls := &cfg.Rest.TLSClientConfig
 	switch {
 	case o.CompletelyInsecure:
+		// Neither TLS nor credentials: they would leak to whoever answers.
 		cfg.Scheme = "http"
-		kc = &rest.Config{UserAgent: base.UserAgent}
+		cfg.Rest = &rest.Config{UserAgent: base.UserAgent}
+		return cfg
 	case o.InsecureTLS:
-		kc.TLSClientConfig.Insecure = true
-		kc.TLSClientConfig.CAFile, kc.TLSClientConfig.CAData = "", nil
+		tls.Insecure = true
+		tls.CAFile, tls.CAData = "", nil
 	case o.CAFile != "":
-		kc.TLSClientConfig.CAFile, kc.TLSClientConfig.CAData = o.CAFile, nil
+		tls.CAFile, tls.CAData = o.CAFile, nil
 	}
 	if o.ClientCertFile != "" {
-		kc.TLSClientConfig.CertFile, kc.TLSClientConfig.CertData = o.ClientCertFile, nil
-		kc.TLSClientConfig.KeyFile, kc.TLSClientConfig.KeyData = o.ClientKeyFile, nil
+		tls.CertFile, tls.CertData = o.ClientCertFile, nil
+		tls.KeyFile, tls.KeyData = o.ClientKeyFile, nil
 	}
-	tlsConfig, err := rest.TLSConfigFor(kc)
-	if err != nil {
-		return cfg, nil, fmt.Errorf("kubelet TLS configuration: %w", err)
-	}
-	if o.ExtraCAFile != "" {
-		if tlsConfig.RootCAs, err = withExtraCAs(tlsConfig.RootCAs, o.ExtraCAFile); err != nil {
-			return cfg, nil, err
-		}
-	}
-	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
-	transport := &http.Transport{
-		Proxy:               http.ProxyFromEnvironment,
-		DialContext:         dialer.DialContext,
-		TLSClientConfig:     tlsConfig,
-		TLSHandshakeTimeout: 10 * time.Second,
-		ForceAttemptHTTP2:   true,
-		// One connection per kubelet, kept across rounds: no limit on the
-		// total, and idle long enough to outlast a resolution.
-		MaxIdleConns:        0,
-		MaxIdleConnsPerHost: 1,
-		IdleConnTimeout:     3 * resolution,
-	}
-	if o.VerifyNodeNames {
-		cfg.NodeNames = scraper.NewNodeNameVerifier(tlsConfig.RootCAs)
-		transport.DialTLSContext = cfg.NodeNames.DialTLSContext(dialer, tlsConfig)
-	}
-	rt, err := rest.HTTPWrappersForConfig(kc, transport)
-	if err != nil {
-		return cfg, nil, fmt.Errorf("kubelet client credentials: %w", err)
-	}
-	return cfg, rt, nil
-}
-
-// withExtraCAs adds the certificates of a PEM bundle to roots (nil: the
-// system's roots).
-func withExtraCAs(roots *x509.CertPool, file string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("--kubelet-extra-certificate-authority: %w", err)
-	}
-	if roots == nil {
-		if roots, err = x509.SystemCertPool(); err != nil {
-			return nil, fmt.Errorf("--kubelet-extra-certificate-authority: the system's roots: %w", err)
-		}
-	} else {
-		roots = roots.Clone()
-	}
-	if !roots.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("--kubelet-extra-certificate-authority: no PEM certificate in %s", file)
-	}
-	return roots, nil
+	return cfg
 }

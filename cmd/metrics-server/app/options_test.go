@@ -1,10 +1,13 @@
 package app
 
 import (
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/pflag"
+	"k8s.io/client-go/rest"
 )
 
 // TestValidate: every combination of flags that cannot work is refused
@@ -54,4 +57,58 @@ func parseArgs(t *testing.T, args []string) *Options {
 		t.Fatalf("%v: %v", args, err)
 	}
 	return o
+}
+
+// TestKubeletClientConfig: the kubelet client takes the cluster client's
+// credentials and CA, and each flag overrides its part only.
+func TestKubeletClientConfig(t *testing.T) {
+	base := &rest.Config{
+		Host: "https://apiserver:6443", UserAgent: "metrics-server/test", BearerToken: "token",
+		TLSClientConfig: rest.TLSClientConfig{CAData: []byte("cluster CA"), CertData: []byte("cert"), KeyData: []byte("key")},
+	}
+	clusterTLS := base.TLSClientConfig
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		scheme string
+		tls    rest.TLSClientConfig
+		token  string
+	}{
+		{"defaults: the cluster's CA and credentials", nil, "https", clusterTLS, "token"},
+		{"insecure TLS removes the CA", []string{"--kubelet-insecure-tls"}, "https",
+			rest.TLSClientConfig{Insecure: true, CertData: []byte("cert"), KeyData: []byte("key")}, "token"},
+		{"a CA file replaces the cluster's CA", []string{"--kubelet-certificate-authority=/kubelet-ca.pem"}, "https",
+			rest.TLSClientConfig{CAFile: "/kubelet-ca.pem", CertData: []byte("cert"), KeyData: []byte("key")}, "token"},
+		{"a client certificate replaces the cluster's, the token stays", []string{"--kubelet-client-certificate=/c.pem", "--kubelet-client-key=/k.pem"}, "https",
+			rest.TLSClientConfig{CAData: []byte("cluster CA"), CertFile: "/c.pem", KeyFile: "/k.pem"}, "token"},
+		{"completely insecure: plain HTTP, no credentials", []string{"--deprecated-kubelet-completely-insecure"}, "http",
+			rest.TLSClientConfig{}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := parseArgs(t, tc.args)
+			if errs := o.Validate(); len(errs) > 0 {
+				t.Fatal(errs)
+			}
+			cfg := o.Kubelet.clientConfig(base, time.Minute)
+			if cfg.Scheme != tc.scheme {
+				t.Errorf("scheme %s, want %s", cfg.Scheme, tc.scheme)
+			}
+			if !reflect.DeepEqual(cfg.Rest.TLSClientConfig, tc.tls) {
+				t.Errorf("TLS %+v\nwant %+v", cfg.Rest.TLSClientConfig, tc.tls)
+			}
+			if cfg.Rest.BearerToken != tc.token || cfg.Rest.UserAgent != base.UserAgent {
+				t.Errorf("token %q, user agent %q; want %q, %q", cfg.Rest.BearerToken, cfg.Rest.UserAgent, tc.token, base.UserAgent)
+			}
+			if cfg.Port != 10250 || cfg.IdleConnTimeout != 3*time.Minute || len(cfg.AddressTypes) != 5 || cfg.AddressTypes[0] != "Hostname" {
+				t.Errorf("port %d, idle timeout %v, address types %v", cfg.Port, cfg.IdleConnTimeout, cfg.AddressTypes)
+			}
+			if !reflect.DeepEqual(base.TLSClientConfig, clusterTLS) || base.BearerToken != "token" {
+				t.Error("the cluster client's configuration was changed")
+			}
+		})
+	}
+	o := parseArgs(t, []string{"--kubelet-extra-certificate-authority=/extra.pem", "--kubelet-verify-node-names"})
+	if cfg := o.Kubelet.clientConfig(base, time.Minute); cfg.ExtraCAFile != "/extra.pem" || !cfg.VerifyNodeNames {
+		t.Errorf("extra CA %q, verify node names %v", cfg.ExtraCAFile, cfg.VerifyNodeNames)
+	}
 }

@@ -65,11 +65,11 @@ func printHelp(w io.Writer, c *cobra.Command, fss cliflag.NamedFlagSets, cols in
 }
 
 func run(ctx context.Context, o *Options) error {
-	cfg, err := o.ServerConfig(ctx)
+	cfg, err := o.Config()
 	if err != nil {
 		return err
 	}
-	s, err := cfg.New()
+	s, err := cfg.Complete().New()
 	if err != nil {
 		return err
 	}

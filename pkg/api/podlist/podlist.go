@@ -1,0 +1,235 @@
+// Package podlist answers PodMetrics lists, the server's hottest request
+// (every HorizontalPodAutoscaler and `kubectl top pods -A` asks for them).
+// It owns every cache of that path and their invalidation:
+//
+//   - the Running pods in namespace and name order, kept until the pod
+//     informer reports a pod added, deleted or relabelled (the Lister
+//     registers its own handler, so no wiring can forget it);
+//   - the unfiltered all-namespaces selection of pods and usage, shared by
+//     the requests made while the store's version is unchanged, and held
+//     only weakly, so nobody's selection is kept between scrapes;
+//   - that selection's encodings, reused by the requests of one second.
+//
+// Answers write JSON and protobuf themselves, byte for byte as the API's
+// codecs would (json.go, protobuf.go), and leave any other format to the
+// codecs.
+package podlist
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"weak"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/metadata/metadatalister"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/kubemetrics/metrics-server/pkg/storage"
+)
+
+// Store is where a list reads usage.
+type Store interface {
+	Pod(key storage.PodKey, buf []storage.ContainerUsage) (storage.PodUsage, bool)
+	// Version changes whenever the usage served may have changed.
+	Version() uint64
+}
+
+// Informer is the metadata-only informer of Running pods (a
+// cache.SharedIndexInformer).
+type Informer interface {
+	GetIndexer() cache.Indexer
+	AddEventHandler(handler cache.ResourceEventHandler) (cache.ResourceEventHandlerRegistration, error)
+}
+
+var podsResource = schema.GroupVersionResource{Version: "v1", Resource: "pods"}
+
+// Lister selects the pods of a list and answers with them.
+type Lister struct {
+	store   Store
+	pods    metadatalister.Lister
+	formats map[runtime.Identifier]format
+
+	mu sync.Mutex
+	// allPods is the last unfiltered all-namespaces selection.
+	allPods sharedSelection
+	// sortedPods is every Running pod in namespace and name order, kept
+	// until the pods change (podsGen counts the changes): a scrape changes
+	// the usage but rarely the pods, and listing and sorting 30,000 pods
+	// costs as much as looking up their usage.
+	sortedPods []*metav1.PartialObjectMetadata
+	podsGen    uint64
+}
+
+// sharedSelection refers to its selection weakly: it lives while requests
+// use it and is not held between scrapes for nobody (at 5,000 nodes it and
+// its encodings take tens of MiB).
+type sharedSelection struct {
+	storeVersion uint64
+	selection    weak.Pointer[selection]
+}
+
+// New returns a Lister of the pods informer holds, with usage from store,
+// whose answers write themselves for the JSON and protobuf codecs of
+// codecs (the API group's negotiated serializer). It watches informer for
+// the changes that make its caches stale.
+func New(store Store, informer Informer, codecs runtime.NegotiatedSerializer) (*Lister, error) {
+	l := &Lister{
+		store:   store,
+		pods:    metadatalister.New(informer.GetIndexer(), podsResource),
+		formats: formatsOf(codecs),
+	}
+	// The sorted pods hold the Running pods and their labels; only
+	// changes to those make them stale (status updates do not).
+	_, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { l.podsChanged() },
+		DeleteFunc: func(any) { l.podsChanged() },
+		UpdateFunc: func(old, cur any) {
+			o, ok1 := old.(*metav1.PartialObjectMetadata)
+			n, ok2 := cur.(*metav1.PartialObjectMetadata)
+			if !ok1 || !ok2 || !maps.Equal(o.Labels, n.Labels) {
+				l.podsChanged()
+			}
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("watching pods: %w", err)
+	}
+	return l, nil
+}
+
+// Match says whether a pod on node belongs in a list; nil keeps all.
+type Match func(name, namespace, node string) bool
+
+// List answers with the Running pods of ns (all namespaces if empty) that
+// sel and match select and have usage in the store, sorted by namespace
+// and name, created at the given time.
+func (l *Lister) List(ns string, sel labels.Selector, match Match, created metav1.Time) (*Answer, error) {
+	unfiltered := ns == "" && sel.Empty() && match == nil
+	version := l.store.Version()
+	var s *selection
+	if unfiltered {
+		s = l.sharedAllPods(version)
+	}
+	if s == nil {
+		pods, err := l.listPods(ns, sel)
+		if err != nil {
+			return nil, fmt.Errorf("reading pods: %w", err)
+		}
+		s = l.selectPods(pods, match)
+		if unfiltered {
+			l.shareAllPods(version, s)
+		}
+	}
+	return &Answer{selection: s, created: created, formats: l.formats}, nil
+}
+
+func (l *Lister) selectPods(pods []*metav1.PartialObjectMetadata, match Match) *selection {
+	s := &selection{items: make([]Item, 0, len(pods))}
+	// The containers of all pods share few arrays, filled in place by the
+	// store.
+	var containers []storage.ContainerUsage
+	for _, pod := range pods {
+		if cap(containers)-len(containers) < 8 {
+			containers = make([]storage.ContainerUsage, 0, 4096)
+		}
+		u, ok := l.store.Pod(storage.PodKey{Namespace: pod.Namespace, Name: pod.Name}, containers[len(containers):])
+		if !ok || match != nil && !match(pod.Name, pod.Namespace, u.Node) {
+			continue
+		}
+		if n := len(u.Containers); n <= cap(containers)-len(containers) {
+			containers = containers[:len(containers)+n]
+		}
+		s.items = append(s.items, Item{Name: pod.Name, Namespace: pod.Namespace, Labels: pod.Labels, Usage: u})
+	}
+	return s
+}
+
+// listPods returns the Running pods of ns (all if empty) that match sel,
+// sorted by namespace and name. The slice is shared: callers only read it.
+func (l *Lister) listPods(ns string, sel labels.Selector) ([]*metav1.PartialObjectMetadata, error) {
+	if ns != "" || !sel.Empty() {
+		var pods []*metav1.PartialObjectMetadata
+		var err error
+		if ns != "" {
+			pods, err = l.pods.Namespace(ns).List(sel)
+		} else {
+			pods, err = l.pods.List(sel)
+		}
+		sortPods(pods)
+		return pods, err
+	}
+	l.mu.Lock()
+	gen, pods := l.podsGen, l.sortedPods
+	l.mu.Unlock()
+	if pods != nil {
+		return pods, nil
+	}
+	pods, err := l.pods.List(sel)
+	if err != nil {
+		return nil, err
+	}
+	sortPods(pods)
+	l.mu.Lock()
+	// Kept only if no change came in meanwhile: the list may predate it.
+	if l.podsGen == gen {
+		l.sortedPods = pods
+	}
+	l.mu.Unlock()
+	return pods, nil
+}
+
+// sharedAllPods returns the shared all-pods selection if the store is
+// unchanged since it was made.
+func (l *Lister) sharedAllPods(storeVersion uint64) *selection {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.allPods.storeVersion != storeVersion {
+		return nil
+	}
+	return l.allPods.selection.Value()
+}
+
+func (l *Lister) shareAllPods(storeVersion uint64, s *selection) {
+	l.mu.Lock()
+	l.allPods = sharedSelection{storeVersion: storeVersion, selection: weak.Make(s)}
+	l.mu.Unlock()
+}
+
+// podsChanged says the Running pods or their labels changed: the next
+// all-pods list is listed, sorted and selected afresh rather than shared.
+func (l *Lister) podsChanged() {
+	l.mu.Lock()
+	l.allPods = sharedSelection{}
+	l.podsGen++
+	l.sortedPods = nil
+	l.mu.Unlock()
+}
+
+// sortPods orders pods by namespace and name. It sorts a slice of the keys
+// rather than the pointers: comparing through 30,000 pointers to scattered
+// objects costs more in cache misses than the sort itself.
+func sortPods(pods []*metav1.PartialObjectMetadata) {
+	type entry struct {
+		namespace, name string
+		pod             *metav1.PartialObjectMetadata
+	}
+	keys := make([]entry, len(pods))
+	for i, p := range pods {
+		keys[i] = entry{p.Namespace, p.Name, p}
+	}
+	slices.SortFunc(keys, func(a, b entry) int {
+		if c := strings.Compare(a.namespace, b.namespace); c != 0 {
+			return c
+		}
+		return strings.Compare(a.name, b.name)
+	})
+	for i := range keys {
+		pods[i] = keys[i].pod
+	}
+}

@@ -1,0 +1,119 @@
+package server
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/informers"
+	coreinformers "k8s.io/client-go/informers/core/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/metadata/metadatainformer"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/kubemetrics/metrics-server/pkg/scraper"
+)
+
+var podsResource = corev1.SchemeGroupVersion.WithResource("pods")
+
+// clusterInformers watch the nodes and the Running pods' metadata, trimmed
+// to what the scraper and the API read.
+type clusterInformers struct {
+	nodeFactory informers.SharedInformerFactory
+	podFactory  metadatainformer.SharedInformerFactory
+	nodes       coreinformers.NodeInformer
+	pods        informers.GenericInformer
+}
+
+func newInformers(restConfig *rest.Config) (*clusterInformers, error) {
+	protobuf := rest.CopyConfig(restConfig)
+	protobuf.ContentType = "application/vnd.kubernetes.protobuf"
+	client, err := kubernetes.NewForConfig(protobuf)
+	if err != nil {
+		return nil, fmt.Errorf("creating the Kubernetes client: %w", err)
+	}
+	metadataClient, err := metadata.NewForConfig(restConfig)
+	if err != nil {
+		return nil, fmt.Errorf("creating the metadata client: %w", err)
+	}
+	inf := &clusterInformers{
+		nodeFactory: informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(trimNode)),
+		podFactory: metadatainformer.NewFilteredSharedInformerFactory(metadataClient, 0, corev1.NamespaceAll,
+			func(o *metav1.ListOptions) { o.FieldSelector = "status.phase=Running" }),
+	}
+	inf.nodes = inf.nodeFactory.Core().V1().Nodes()
+	inf.pods = inf.podFactory.ForResource(podsResource)
+	if err := inf.pods.Informer().SetTransform(trimPod); err != nil {
+		return nil, fmt.Errorf("setting the pod transform: %w", err)
+	}
+	return inf, nil
+}
+
+// start starts the informers and waits until both have synced or ctx ends.
+func (inf *clusterInformers) start(ctx context.Context) error {
+	inf.nodeFactory.Start(ctx.Done())
+	inf.podFactory.Start(ctx.Done())
+	if !cache.WaitForNamedCacheSync("metrics-server", ctx.Done(), inf.nodes.Informer().HasSynced, inf.pods.Informer().HasSynced) {
+		return fmt.Errorf("informers did not sync: %w", ctx.Err())
+	}
+	return nil
+}
+
+// trimNode keeps only what the scraper and the API read of a Node, so a
+// large cluster's node cache stays small (images alone can be kilobytes).
+func trimNode(obj any) (any, error) {
+	node, ok := obj.(*corev1.Node)
+	if !ok {
+		return obj, nil
+	}
+	trimmed := &corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:              node.Name,
+			UID:               node.UID,
+			ResourceVersion:   node.ResourceVersion,
+			Labels:            node.Labels,
+			CreationTimestamp: node.CreationTimestamp,
+			DeletionTimestamp: node.DeletionTimestamp,
+		},
+		Status: corev1.NodeStatus{
+			Addresses:       node.Status.Addresses,
+			DaemonEndpoints: node.Status.DaemonEndpoints,
+		},
+	}
+	for _, t := range node.Spec.Taints {
+		if scraper.IsTerminatingTaint(t.Key) {
+			trimmed.Spec.Taints = append(trimmed.Spec.Taints, corev1.Taint{Key: t.Key, Effect: t.Effect})
+		}
+	}
+	if p, ok := node.Annotations[scraper.ResourceMetricsPathAnnotation]; ok {
+		trimmed.Annotations = map[string]string{scraper.ResourceMetricsPathAnnotation: p}
+	}
+	for _, c := range node.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			trimmed.Status.Conditions = []corev1.NodeCondition{{Type: c.Type, Status: c.Status, LastTransitionTime: c.LastTransitionTime}}
+		}
+	}
+	return trimmed, nil
+}
+
+// trimPod keeps the name, namespace and labels of a pod's metadata.
+func trimPod(obj any) (any, error) {
+	pod, ok := obj.(*metav1.PartialObjectMetadata)
+	if !ok {
+		return obj, nil
+	}
+	return &metav1.PartialObjectMetadata{
+		TypeMeta: pod.TypeMeta,
+		ObjectMeta: metav1.ObjectMeta{
+			Name:              pod.Name,
+			Namespace:         pod.Namespace,
+			UID:               pod.UID,
+			ResourceVersion:   pod.ResourceVersion,
+			Labels:            pod.Labels,
+			CreationTimestamp: pod.CreationTimestamp,
+		},
+	}, nil
+}
