@@ -6,9 +6,9 @@
 package main
 
 import (
-	"bufio"
 	"cmp"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"maps"
@@ -57,7 +57,7 @@ func main() {
 	flag.DurationVar(&b.loadDuration, "load-duration", 20*time.Second, "length of the load phase")
 	flag.DurationVar(&b.clientInterval, "client-interval", time.Second, "how often each load client lists (0: back to back)")
 	flag.BoolVar(&b.lockstep, "lockstep", false, "start every load client at once, so that each interval begins with a burst of --clients simultaneous lists, instead of spreading their starts evenly over one interval")
-	flag.StringVar(&b.report, "report", "docs/performance.md", "markdown file whose scale table gets this run's row (empty: print only)")
+	flag.StringVar(&b.report, "report", "", "markdown file whose scale table gets this run's row, e.g. docs/performance.md (empty, the default: print only)")
 	serverEnv := flag.String("server-env", "", "comma-separated KEY=value pairs added to the metrics server's environment (e.g. GOGC=50)")
 	klog.InitFlags(nil)
 	flag.Parse()
@@ -76,7 +76,10 @@ func main() {
 	}
 }
 
-func metricsAddr(portBase int) string { return "127.0.0.1:" + strconv.Itoa(portBase+5) }
+// metricsAddr is the server's plain-HTTP /metrics listener.
+func metricsAddr(portBase int) string {
+	return "127.0.0.1:" + strconv.Itoa(localcluster.Ports{Base: portBase}.MetricsServerPlainMetrics())
+}
 
 type result struct {
 	cpuMillicores, cpuSecondsPerCycle float64
@@ -127,7 +130,15 @@ func run(cfg localcluster.Config, b benchConfig) error {
 	// all-pods list per cycle as the targets assume.
 	time.Sleep(b.resolution)
 	pid := c.MetricsServerPID()
-	cpu0, ticks0 := cpuSeconds(pid), tickStats(metricsAddr(cfg.PortBase))
+	addr := metricsAddr(cfg.PortBase)
+	cpu0, err := cpuSeconds(pid)
+	if err != nil {
+		return err
+	}
+	ticks0, err := tickStats(addr)
+	if err != nil {
+		return err
+	}
 	wall0 := time.Now()
 	var rss []float64
 	for i := range b.cycles {
@@ -138,25 +149,49 @@ func run(cfg localcluster.Config, b benchConfig) error {
 		}
 		r.allPods = append(r.allPods, time.Since(t))
 		for time.Now().Before(cycleEnd) {
-			rss = append(rss, rssMiB(pid, "VmRSS"))
+			v, err := rssMiB(pid, "VmRSS")
+			if err != nil {
+				return err
+			}
+			rss = append(rss, v)
 			time.Sleep(time.Second)
 		}
 	}
 	wall := time.Since(wall0).Seconds()
-	cpu := cpuSeconds(pid) - cpu0
-	ticks1 := tickStats(metricsAddr(cfg.PortBase))
+	cpu1, err := cpuSeconds(pid)
+	if err != nil {
+		return err
+	}
+	ticks1, err := tickStats(addr)
+	if err != nil {
+		return err
+	}
+	cpu := cpu1 - cpu0
 	r.cpuMillicores = cpu / wall * 1000
 	r.cpuSecondsPerCycle = cpu / float64(b.cycles)
-	if n := ticks1.count - ticks0.count; n > 0 {
-		r.cycleSeconds = (ticks1.sum - ticks0.sum) / n
+	n := ticks1.count - ticks0.count
+	if n <= 0 {
+		return fmt.Errorf("no scrape round finished in %d cycles", b.cycles)
 	}
+	r.cycleSeconds = (ticks1.sum - ticks0.sum) / n
 	slices.Sort(rss)
 	r.steadyRSS = rss[len(rss)/2]
-	r.heapInUse = gauge(metricsAddr(cfg.PortBase), "go_memstats_heap_inuse_bytes") / (1 << 20)
+	heap, err := gauge(addr, "go_memstats_heap_inuse_bytes")
+	if err != nil {
+		return err
+	}
+	r.heapInUse = heap / (1 << 20)
 
-	served0 := listDurations(metricsAddr(cfg.PortBase), "namespace")
+	served0, err := listDurations(addr, "namespace")
+	if err != nil {
+		return err
+	}
 	r.perNamespace = loadPerNamespace(ctx, mc, b)
-	served := listDurations(metricsAddr(cfg.PortBase), "namespace").since(served0)
+	served1, err := listDurations(addr, "namespace")
+	if err != nil {
+		return err
+	}
+	served := served1.since(served0)
 	// The server's own view of the same requests, to tell its share of the
 	// latency from the aggregation layer's and the clients'.
 	klog.InfoS("Per-namespace lists as the server timed them", "requests", served.count(),
@@ -168,7 +203,12 @@ func run(cfg localcluster.Config, b benchConfig) error {
 		}
 		r.allPods = append(r.allPods, time.Since(t))
 	}
-	r.peakRSS = rssMiB(pid, "VmHWM")
+	if r.peakRSS, err = rssMiB(pid, "VmHWM"); err != nil {
+		return err
+	}
+	if len(r.perNamespace) == 0 {
+		return errors.New("no per-namespace list succeeded in the load phase")
+	}
 
 	row := fmt.Sprintf("| %d × %d × %d | %s | %.1f m (%.3f m/node) | %.3f s | %.0f MiB (%.3f MiB/node) | %.0f MiB | %.0f MiB | %.2f s | %s | %s / %s | %s / %s |",
 		b.nodes, b.podsPerNode, b.containers, b.resolution, r.cpuMillicores, r.cpuMillicores/float64(b.nodes), r.cpuSecondsPerCycle,
@@ -309,60 +349,88 @@ func quantile(d []time.Duration, q float64) time.Duration {
 func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
 
 // cpuSeconds is the user+system CPU time of a process.
-func cpuSeconds(pid int) float64 {
+func cpuSeconds(pid int) (float64, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0
+		return 0, fmt.Errorf("reading the server's CPU time: %w", err)
 	}
 	// Fields after the command name, which is in parentheses.
 	fields := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
-	utime, _ := strconv.ParseFloat(fields[11], 64)
-	stime, _ := strconv.ParseFloat(fields[12], 64)
-	return (utime + stime) / 100 // USER_HZ
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("reading the server's CPU time: %d fields in /proc/%d/stat", len(fields), pid)
+	}
+	utime, err1 := strconv.ParseFloat(fields[11], 64)
+	stime, err2 := strconv.ParseFloat(fields[12], 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("reading the server's CPU time: %w", err)
+	}
+	return (utime + stime) / 100, nil // USER_HZ
 }
 
 // rssMiB reads VmRSS or VmHWM (peak) of a process.
-func rssMiB(pid int, field string) float64 {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+func rssMiB(pid int, field string) (float64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0
+		return 0, fmt.Errorf("reading the server's %s: %w", field, err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-			return kb / 1024
+	for line := range strings.Lines(string(data)) {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			if err != nil {
+				return 0, fmt.Errorf("reading the server's %s: %w", field, err)
+			}
+			return kb / 1024, nil
 		}
 	}
-	return 0
+	return 0, fmt.Errorf("reading the server's %s: not in /proc/%d/status", field, pid)
 }
 
-// serverMetrics reads the server's plain /metrics; empty if it cannot.
-func serverMetrics(addr string) map[string]*dto.MetricFamily {
+// serverMetrics reads the server's plain /metrics.
+func serverMetrics(addr string) (map[string]*dto.MetricFamily, error) {
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
-		return nil
+		return nil, fmt.Errorf("reading the server's /metrics: %w", err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("reading the server's /metrics: %s", resp.Status)
+	}
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := parser.TextToMetricFamilies(resp.Body)
 	if err != nil {
-		return nil
+		return nil, fmt.Errorf("reading the server's /metrics: %w", err)
 	}
-	return families
+	return families, nil
+}
+
+// family is one metric family of the server's /metrics, which must be
+// there.
+func family(addr, name string) (*dto.MetricFamily, error) {
+	families, err := serverMetrics(addr)
+	if err != nil {
+		return nil, err
+	}
+	f, ok := families[name]
+	if !ok {
+		return nil, fmt.Errorf("the server's /metrics has no %s", name)
+	}
+	return f, nil
 }
 
 type histogram struct{ sum, count float64 }
 
 // tickStats is the server's scrape-round histogram, summed up.
-func tickStats(addr string) histogram {
+func tickStats(addr string) (histogram, error) {
+	f, err := family(addr, "metrics_server_manager_tick_duration_seconds")
+	if err != nil {
+		return histogram{}, err
+	}
 	var h histogram
-	for _, m := range serverMetrics(addr)["metrics_server_manager_tick_duration_seconds"].GetMetric() {
+	for _, m := range f.GetMetric() {
 		h.sum += m.GetHistogram().GetSampleSum()
 		h.count += float64(m.GetHistogram().GetSampleCount())
 	}
-	return h
+	return h, nil
 }
 
 // bucketCounts is a cumulative histogram: observations at or below each
@@ -374,10 +442,15 @@ type bucketCounts struct {
 
 // listDurations reads the server's apiserver_request_duration_seconds
 // histogram for lists of pod metrics of the given scope, summed over the API
-// versions and other labels.
-func listDurations(addr, scope string) bucketCounts {
+// versions and other labels. Before the first request the family is
+// absent: that is an empty histogram, not an error.
+func listDurations(addr, scope string) (bucketCounts, error) {
+	families, err := serverMetrics(addr)
+	if err != nil {
+		return bucketCounts{}, err
+	}
 	byBound := map[float64]float64{}
-	for _, m := range serverMetrics(addr)["apiserver_request_duration_seconds"].GetMetric() {
+	for _, m := range families["apiserver_request_duration_seconds"].GetMetric() {
 		labels := map[string]string{}
 		for _, l := range m.GetLabel() {
 			labels[l.GetName()] = l.GetValue()
@@ -397,7 +470,7 @@ func listDurations(addr, scope string) bucketCounts {
 	for _, b := range h.bounds {
 		h.counts = append(h.counts, byBound[b])
 	}
-	return h
+	return h, nil
 }
 
 // since is the histogram of the observations made after earlier; if
@@ -431,11 +504,15 @@ func (h bucketCounts) quantileBound(q float64) float64 {
 }
 
 // gauge reads one unlabelled gauge from the server's plain /metrics.
-func gauge(addr, name string) float64 {
-	if ms := serverMetrics(addr)[name].GetMetric(); len(ms) > 0 {
-		return ms[0].GetGauge().GetValue()
+func gauge(addr, name string) (float64, error) {
+	f, err := family(addr, name)
+	if err != nil {
+		return 0, err
 	}
-	return 0
+	if len(f.GetMetric()) == 0 || f.GetMetric()[0].GetGauge() == nil {
+		return 0, fmt.Errorf("the server's %s is not a gauge with a value", name)
+	}
+	return f.GetMetric()[0].GetGauge().GetValue(), nil
 }
 
 // rowNodes is the node count a table row starts with ("| 500 × 30 × 2 |"),

@@ -129,24 +129,52 @@ metrics_server_manager_tick_duration_seconds_count 3
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, exposition) }))
 	defer srv.Close()
 	addr := strings.TrimPrefix(srv.URL, "http://")
-	if got := gauge(addr, "go_memstats_heap_inuse_bytes"); got != 40<<20 {
-		t.Errorf("gauge: %v, want %v", got, 40<<20)
+	if got, err := gauge(addr, "go_memstats_heap_inuse_bytes"); err != nil || got != 40<<20 {
+		t.Errorf("gauge: %v, %v; want %v", got, err, 40<<20)
 	}
-	if got := gauge(addr, "absent"); got != 0 {
-		t.Errorf("absent gauge: %v, want 0", got)
+	if got, err := tickStats(addr); err != nil || got != (histogram{sum: 4.5, count: 3}) {
+		t.Errorf("tickStats: %+v, %v; want sum 4.5, count 3", got, err)
 	}
-	if got, want := tickStats(addr), (histogram{sum: 4.5, count: 3}); got != want {
-		t.Errorf("tickStats: %+v, want %+v", got, want)
-	}
-	h := listDurations(addr, "namespace")
+	h, err := listDurations(addr, "namespace")
 	want := bucketCounts{bounds: []float64{0.005, 0.1, math.Inf(1)}, counts: []float64{8, 9, 20}}
-	if !slices.Equal(h.bounds, want.bounds) || !slices.Equal(h.counts, want.counts) {
-		t.Errorf("got %+v, want %+v (both API versions, namespace scope only)", h, want)
+	if err != nil || !slices.Equal(h.bounds, want.bounds) || !slices.Equal(h.counts, want.counts) {
+		t.Errorf("got %+v, %v; want %+v (both API versions, namespace scope only)", h, err, want)
 	}
-	if got := listDurations("127.0.0.1:1", "namespace"); got.count() != 0 {
-		t.Errorf("unreachable server: count %v, want 0", got.count())
+	// A reading that cannot be made is an error, never a zero.
+	for name, read := range map[string]func(string) error{
+		"gauge":         func(a string) error { _, err := gauge(a, "go_memstats_heap_inuse_bytes"); return err },
+		"absent gauge":  func(a string) error { _, err := gauge(a, "absent"); return err },
+		"tickStats":     func(a string) error { _, err := tickStats(a); return err },
+		"listDurations": func(a string) error { _, err := listDurations(a, "namespace"); return err },
+	} {
+		a := "127.0.0.1:1" // nothing listens
+		if name == "absent gauge" {
+			a = addr
+		}
+		if err := read(a); err == nil {
+			t.Errorf("%s of %s: no error", name, a)
+		}
 	}
-	if got := tickStats("127.0.0.1:1"); got != (histogram{}) {
-		t.Errorf("unreachable server: tickStats %+v, want zero", got)
+}
+
+// TestProcReadings: CPU time and memory are read from /proc, and a process
+// that is gone is an error, not a zero.
+func TestProcReadings(t *testing.T) {
+	self := os.Getpid()
+	if cpu, err := cpuSeconds(self); err != nil || cpu < 0 {
+		t.Errorf("cpuSeconds: %v, %v", cpu, err)
+	}
+	if rss, err := rssMiB(self, "VmRSS"); err != nil || rss <= 0 {
+		t.Errorf("VmRSS: %v, %v", rss, err)
+	}
+	if _, err := rssMiB(self, "VmNothing"); err == nil {
+		t.Error("an absent field: no error")
+	}
+	gone := 1 << 30 // above pid_max
+	if _, err := cpuSeconds(gone); err == nil {
+		t.Error("cpuSeconds of a gone process: no error")
+	}
+	if _, err := rssMiB(gone, "VmHWM"); err == nil {
+		t.Error("VmHWM of a gone process: no error")
 	}
 }

@@ -89,7 +89,7 @@ func TestNodeStates(t *testing.T) {
 	t.Cleanup(func() { _ = cluster.Client.CoreV1().Nodes().Delete(ctx, name, metav1.DeleteOptions{}) })
 	// Nothing listens on this port.
 	node.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "127.0.0.1"}}
-	node.Status.DaemonEndpoints.KubeletEndpoint.Port = int32(cluster.MetricsServerPort + 95)
+	node.Status.DaemonEndpoints.KubeletEndpoint.Port = int32(cluster.Ports.Unused())
 	if _, err := cluster.Client.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}

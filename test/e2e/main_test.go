@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -27,11 +28,13 @@ const (
 	nodeCount  = 10
 	resolution = 10 * time.Second
 	namespace  = "e2e"
-	// metricsAddress is the metrics server's plain-HTTP /metrics listener.
-	metricsAddress = "127.0.0.1:21005"
+	portBase   = 21000
 	// servingCAValidity is the main metrics server's --serving-ca-validity.
 	servingCAValidity = 2 * time.Minute
 )
+
+// metricsAddress is the metrics server's plain-HTTP /metrics listener.
+var metricsAddress = "127.0.0.1:" + strconv.Itoa(localcluster.Ports{Base: portBase}.MetricsServerPlainMetrics())
 
 var (
 	cluster  *localcluster.Cluster
@@ -62,7 +65,7 @@ func run(m *testing.M) int {
 	cluster, err = localcluster.Start(ctx, localcluster.Config{
 		Dir: dir, ToolsDir: toolsDir, MetricsServer: binary,
 		Manifests: filepath.Join("..", "..", "manifests", "base"),
-		PortBase:  21000, Nodes: nodeCount,
+		PortBase:  portBase, Nodes: nodeCount,
 		MetricsServerArgs: []string{"--metric-resolution=" + resolution.String(), "--kubelet-request-timeout=5s", "--v=2",
 			"--metrics-bind-address=" + metricsAddress,
 			// The serving CA rotates every 80 s: every test runs

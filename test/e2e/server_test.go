@@ -36,11 +36,11 @@ func direct(t *testing.T, path string, asAdmin bool) (int, string) {
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	if asAdmin {
 		var err error
-		if client, err = rest.HTTPClientFor(directConfig(cluster.MetricsServerPort)); err != nil {
+		if client, err = rest.HTTPClientFor(directConfig(cluster.Ports.MetricsServer())); err != nil {
 			t.Fatal(err)
 		}
 	}
-	resp, err := client.Get("https://127.0.0.1:" + strconv.Itoa(cluster.MetricsServerPort) + path)
+	resp, err := client.Get("https://127.0.0.1:" + strconv.Itoa(cluster.Ports.MetricsServer()) + path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func direct(t *testing.T, path string, asAdmin bool) (int, string) {
 // the rest of the test, and returns a client that talks to it directly.
 func startSecondServer(t *testing.T, name string, args ...string) metricsclient.Interface {
 	t.Helper()
-	port := cluster.MetricsServerPort + 1
+	port := cluster.Ports.SecondMetricsServer()
 	p, err := cluster.StartMetricsServer(context.Background(), name, port,
 		append([]string{"--metric-resolution=10s", "--kubelet-request-timeout=5s"}, args...)...)
 	if err != nil {

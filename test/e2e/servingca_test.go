@@ -23,7 +23,7 @@ import (
 // servingCertificate is the certificate the main metrics server presents.
 func servingCertificate(t *testing.T) *x509.Certificate {
 	t.Helper()
-	conn, err := tls.Dial("tcp", "127.0.0.1:"+strconv.Itoa(cluster.MetricsServerPort), &tls.Config{InsecureSkipVerify: true})
+	conn, err := tls.Dial("tcp", "127.0.0.1:"+strconv.Itoa(cluster.Ports.MetricsServer()), &tls.Config{InsecureSkipVerify: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,9 +49,7 @@ type Config struct {
 	// Manifests is the kustomize folder installed (RBAC, Service,
 	// APIServices); its Deployment is replaced by the local process.
 	Manifests string
-	// PortBase: etcd listens on PortBase and PortBase+1, kube-apiserver on
-	// PortBase+2, the metrics server on PortBase+3 and simulated node i on
-	// PortBase+100+i.
+	// PortBase is the first port of the cluster's layout (see Ports).
 	PortBase int
 	// Nodes is how many kubelets to simulate, named NodePrefix-<i>.
 	Nodes      int
@@ -90,8 +88,8 @@ type Cluster struct {
 	Admin           *rest.Config
 	Client          kubernetes.Interface
 	Fleet           *kubeletsim.Fleet
-	// MetricsServerPort is where the metrics server listens (127.0.0.1).
-	MetricsServerPort int
+	// Ports is the cluster's port layout; all on 127.0.0.1.
+	Ports Ports
 	// MetricsServerStarted is when the metrics server process started.
 	MetricsServerStarted time.Time
 
@@ -127,7 +125,7 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 		return nil, err
 	}
 	cfg.Dir = dir
-	c := &Cluster{cfg: cfg, MetricsServerPort: cfg.PortBase + 3}
+	c := &Cluster{cfg: cfg, Ports: Ports{Base: cfg.PortBase}}
 	defer func() {
 		if err != nil {
 			c.Stop()
@@ -202,7 +200,7 @@ func (c *Cluster) nodeNames() []string {
 
 // APIServerURL is where kube-apiserver listens.
 func (c *Cluster) APIServerURL() string {
-	return "https://127.0.0.1:" + strconv.Itoa(c.cfg.PortBase+2)
+	return "https://127.0.0.1:" + strconv.Itoa(c.Ports.APIServer())
 }
 
 // CAFile is the cluster CA bundle, for clients of kube-apiserver.
@@ -226,8 +224,8 @@ func (c *Cluster) StartProcess(name, binary string, args ...string) (*Process, e
 func (c *Cluster) LogPath(component string) string { return c.path(logsDir, component+".log") }
 
 func (c *Cluster) startEtcd(ctx context.Context) error {
-	client := "http://127.0.0.1:" + strconv.Itoa(c.cfg.PortBase)
-	peer := "http://127.0.0.1:" + strconv.Itoa(c.cfg.PortBase+1)
+	client := "http://127.0.0.1:" + strconv.Itoa(c.Ports.EtcdClient())
+	peer := "http://127.0.0.1:" + strconv.Itoa(c.Ports.EtcdPeer())
 	var err error
 	c.etcd, err = startProcess("etcd", c.path(logsDir), c.tool("etcd"), nil,
 		"--name=local", "--data-dir="+c.path("etcd"),
@@ -247,9 +245,9 @@ func (c *Cluster) startEtcd(ctx context.Context) error {
 func (c *Cluster) startAPIServer(ctx context.Context) error {
 	p := func(name string) string { return c.path(pkiDir, name) }
 	c.apiserverArgs = []string{
-		"--etcd-servers=http://127.0.0.1:" + strconv.Itoa(c.cfg.PortBase),
+		"--etcd-servers=http://127.0.0.1:" + strconv.Itoa(c.Ports.EtcdClient()),
 		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
-		"--secure-port=" + strconv.Itoa(c.cfg.PortBase+2),
+		"--secure-port=" + strconv.Itoa(c.Ports.APIServer()),
 		// Loopback cannot be reconciled into the kubernetes Endpoints.
 		"--endpoint-reconciler-type=none",
 		"--service-cluster-ip-range=10.0.0.0/24",
@@ -343,7 +341,7 @@ func (c *Cluster) installManifests(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("kubectl kustomize %s: %w", c.cfg.Manifests, stderrOf(err))
 	}
-	local, err := localizeManifests(rendered, c.MetricsServerPort)
+	local, err := localizeManifests(rendered, c.Ports.MetricsServer())
 	if err != nil {
 		return err
 	}
@@ -395,7 +393,7 @@ func localizeManifests(rendered []byte, port int) ([]byte, error) {
 
 func (c *Cluster) startFleet(ctx context.Context) error {
 	c.Fleet = kubeletsim.New(kubeletsim.Config{
-		Nodes: c.nodeNames(), Address: "127.0.0.1", BasePort: c.cfg.PortBase + 100,
+		Nodes: c.nodeNames(), Address: "127.0.0.1", BasePort: c.Ports.Kubelet(0),
 		Certificate: c.pki.kubeletCertificate, ClientCAs: c.pki.clientCAs(),
 		StatsInterval: c.cfg.StatsInterval, Client: c.Client, Schedule: true,
 	})
@@ -438,7 +436,7 @@ func (c *Cluster) startMetricsServer(ctx context.Context) error {
 	// As the manifests' Deployment: the APIServices verify the server
 	// with the CA it publishes.
 	args := append([]string{"--serving-ca-apiservices=" + strings.Join(APIServices, ",")}, c.cfg.MetricsServerArgs...)
-	p, err := c.StartMetricsServer(ctx, "metrics-server", c.MetricsServerPort, args...)
+	p, err := c.StartMetricsServer(ctx, "metrics-server", c.Ports.MetricsServer(), args...)
 	c.metricsServer = p
 	return err
 }

@@ -29,11 +29,13 @@ import (
 
 const (
 	portBase  = 22000
-	kwokPort  = portBase + 100
 	namespace = "kwok"
 	nodes     = 2
 	podsEach  = 3
 )
+
+// kwokPort serves every KWOK node's kubelet endpoints.
+var kwokPort = localcluster.Ports{Base: portBase}.Kubelet(0)
 
 var (
 	cluster  *localcluster.Cluster
