@@ -1,6 +1,6 @@
 // Package api serves the metrics.k8s.io API group: NodeMetrics and
 // PodMetrics read from the store, joined with the nodes and Running pods the
-// informers know.
+// informers know. Pod lists are answered by package podlist.
 package api
 
 import (

@@ -78,8 +78,8 @@ func (c *Config) Complete() CompletedConfig {
 	return CompletedConfig{cc}
 }
 
-// scrapeStagger spreads a regular round's requests over 8 ms per node, at
-// most 4 s, as upstream does.
+// A regular round's requests start spread over 8 ms per node, at most
+// 4 s, as upstream's do.
 const (
 	staggerPerNode = 8 * time.Millisecond
 	maxStagger     = 4 * time.Second

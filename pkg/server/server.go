@@ -1,5 +1,8 @@
-// Package server assembles the metrics server: informers, the scrape loop,
-// the store and the generic API server that serves metrics.k8s.io.
+// Package server assembles the metrics server as k8s.io/sample-apiserver
+// does: a Config made from validated options, Complete() to fill in the
+// defaults, New() to build the informers, store, scraper, health checks and
+// the generic API server serving metrics.k8s.io, and Run(ctx) to start
+// them, scrape and serve.
 package server
 
 import (

@@ -105,9 +105,12 @@ func TestSelfMetrics(t *testing.T) {
 		}
 	}
 	want := []string{
+		// Upstream's.
 		"metrics_server_api_metric_freshness_seconds", "metrics_server_kubelet_last_request_time_seconds",
 		"metrics_server_kubelet_request_duration_seconds", "metrics_server_kubelet_request_total",
 		"metrics_server_manager_tick_duration_seconds", "metrics_server_storage_points",
+		// This server's: who wrote the pod list answers.
+		"metrics_server_api_pod_list_answers_total",
 	}
 	for _, f := range want {
 		if !families[f] {
@@ -117,7 +120,10 @@ func TestSelfMetrics(t *testing.T) {
 	if len(families) != len(want) {
 		t.Errorf("metrics_server_* families %v, want exactly %v", families, want)
 	}
-	for _, s := range []string{`metrics_server_storage_points{type="node"} 10`, `metrics_server_kubelet_request_total{success="true"}`} {
+	// The lists of the tests before (kubectl top, raw JSON and protobuf)
+	// were written by the server's own encoders.
+	for _, s := range []string{`metrics_server_storage_points{type="node"} 10`, `metrics_server_kubelet_request_total{success="true"}`,
+		`metrics_server_api_pod_list_answers_total{encoder="own"}`} {
 		if !strings.Contains(body, s) {
 			t.Errorf("/metrics lacks %s", s)
 		}

@@ -1,5 +1,7 @@
 // Package app holds the metrics-server command: its flags, their
-// validation, and the wiring from flags to a running server.
+// validation (without side effects), and the server configuration they
+// make (Options.Config), which reads the files the flags name but does not
+// reach the cluster.
 package app
 
 import (
