@@ -236,6 +236,13 @@ func diffSeeds() [][]byte {
 		"A {}0",
 		"node_cpu_usage_seconds_total {}1 5",
 		`container_cpu_usage_seconds_total {container="a b",namespace="n",pod="p"}1 5`,
+		// Quoted names hold any byte; the name must be UTF-8 (found by
+		// FuzzDecode in a 30-minute run).
+		"{\"0\u00c0\"}0",
+		"{\"a\xff\"}1",
+		"\"m\u00e9trique\"{\"l\u00e9\"=\"v\",\"\xfe\"=\"w\"} 1",
+		"\"caf\u00e9\"{\"l\u00e9\"=\"v\"} 1",
+		"container_cpu_usage_seconds_total{\"container\"=\"a\",\"namespace\"=\"n\",\"pod\"=\"p\",\"z\u00e9\"=\"\"} 2 5",
 	} {
 		seeds = append(seeds, []byte(tc+"\n"))
 	}

@@ -22,8 +22,8 @@ func (d *Decoder) parseSample(line []byte, now int64, b *sample.Batch) error {
 		if err != nil {
 			return err
 		}
-		if len(name) == 0 {
-			return errors.New("invalid metric name")
+		if !validName(name) {
+			return fmt.Errorf("invalid metric name %q", name)
 		}
 		i = skipBlank(line, i)
 	}
@@ -118,6 +118,9 @@ func (d *Decoder) readLabels(line []byte, i int, name *[]byte, out *parsedLabels
 			if line[i] != ',' && line[i] != '}' {
 				return i, fmt.Errorf("unexpected end of metric name %q", line[i])
 			}
+			if !validName(label) {
+				return i, fmt.Errorf("invalid metric name %q", label)
+			}
 			*name = label
 			if line[i] == ',' {
 				i++
@@ -126,6 +129,9 @@ func (d *Decoder) readLabels(line []byte, i int, name *[]byte, out *parsedLabels
 		}
 		if string(label) == "__name__" {
 			return i, errors.New(`label name "__name__" is reserved`)
+		}
+		if !validName(label) {
+			return i, fmt.Errorf("invalid label name %q", label)
 		}
 		for _, s := range seen {
 			if bytes.Equal(s, label) {
@@ -172,7 +178,8 @@ func (d *Decoder) readLabels(line []byte, i int, name *[]byte, out *parsedLabels
 
 // readName reads a metric name (metric=true) or label name at line[i], quoted
 // or not, as expfmt does: a quote toggles quoting, a quoted name may hold any
-// ASCII byte and the escapes \\, \n and \". It returns a copy of the name.
+// byte but a newline, and the escapes \\, \n and \". It returns a copy of
+// the name.
 func (d *Decoder) readName(line []byte, i int, metric bool) ([]byte, int, error) {
 	if i >= len(line) || !isNameStart(line[i], metric) {
 		return nil, i, nil
@@ -211,11 +218,10 @@ func (d *Decoder) readName(line []byte, i int, metric bool) ([]byte, int, error)
 		}
 		c = line[i]
 		if quoted {
+			// Any byte goes inside quotes; the name must be UTF-8 as a
+			// whole (see validName).
 			if c == '\n' {
 				return nil, i, fmt.Errorf("name %q contains unescaped new-line", name)
-			}
-			if c >= utf8.RuneSelf {
-				return name, i, nil
 			}
 		} else if !isNameByte(c, metric) && c != '"' {
 			return name, i, nil
@@ -314,6 +320,9 @@ func lastTokenStart(b []byte, end int) int {
 	}
 	return i
 }
+
+// validName: names are UTF-8, as expfmt's UTF-8 validation requires.
+func validName(name []byte) bool { return len(name) > 0 && utf8.Valid(name) }
 
 func isNameStart(c byte, metric bool) bool {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '"' || (metric && c == ':')
