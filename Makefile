@@ -80,11 +80,11 @@ fuzz: ## Fuzz the kubelet decoder against expfmt and the pod list encoders again
 bench: ## Micro-benchmarks of the hot paths.
 	go test ./pkg/... -run '^$$' -bench . -benchmem -count $${COUNT:-6}
 
-bench-scale: build ## Whole-process scale benchmark; SCALE_NODES (5000), SCALE_PODS (30), SCALE_CONTAINERS (2); SCALE_REPORT=docs/performance.md records the row.
+bench-scale: build ## Whole-process scale benchmark; SCALE_NODES (5000), SCALE_PODS (30), SCALE_CONTAINERS (2); SCALE_REPORT=docs/performance.md records the row; SCALE_COMPARE=<binary> measures another server after it.
 	@tools="$$(hack/build-tools.sh | tail -n 1)"; \
 	go run ./hack/bench-scale --tools-dir="$$tools" --metrics-server=$(BIN)/metrics-server \
 		--nodes=$${SCALE_NODES:-5000} --pods-per-node=$${SCALE_PODS:-30} --containers=$${SCALE_CONTAINERS:-2} \
-		--report="$${SCALE_REPORT:-}"
+		--report="$${SCALE_REPORT:-}" --compare="$${SCALE_COMPARE:-}"
 
 plot: ## Draw docs/scale.png from the bench-scale rows of docs/performance.md.
 	cd hack/plot && go run . ../../docs/performance.md ../../docs/scale.png

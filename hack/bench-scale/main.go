@@ -27,6 +27,7 @@ import (
 	"github.com/prometheus/common/model"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
 
@@ -41,6 +42,9 @@ type benchConfig struct {
 	loadDuration, clientInterval               time.Duration
 	lockstep                                   bool
 	report                                     string
+	// compare is another metrics-server binary measured after this one,
+	// in the same cluster against the same fleet.
+	compare string
 }
 
 func main() {
@@ -58,6 +62,7 @@ func main() {
 	flag.DurationVar(&b.clientInterval, "client-interval", time.Second, "how often each load client lists (0: back to back)")
 	flag.BoolVar(&b.lockstep, "lockstep", false, "start every load client at once, so that each interval begins with a burst of --clients simultaneous lists, instead of spreading their starts evenly over one interval")
 	flag.StringVar(&b.report, "report", "", "markdown file whose scale table gets this run's row, e.g. docs/performance.md (empty, the default: print only)")
+	flag.StringVar(&b.compare, "compare", "", "another metrics-server binary (e.g. upstream's, built from its source outside this repository) measured the same way after this one, in the same cluster against the same fleet, started with upstream's manifest flags")
 	serverEnv := flag.String("server-env", "", "comma-separated KEY=value pairs added to the metrics server's environment (e.g. GOGC=50)")
 	klog.InitFlags(nil)
 	flag.Parse()
@@ -68,17 +73,11 @@ func main() {
 	b.namespaces = max(1, (b.nodes*b.podsPerNode+*podsPerNamespace-1) / *podsPerNamespace)
 	cfg.NodePrefix = "sim"
 	cfg.DeferMetricsServer = true
-	cfg.MetricsServerArgs = []string{"--metric-resolution=" + b.resolution.String(),
-		"--metrics-bind-address=" + metricsAddr(cfg.PortBase)}
+	cfg.MetricsServerArgs = []string{"--metric-resolution=" + b.resolution.String()}
 	if err := run(cfg, b); err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)
 		os.Exit(1)
 	}
-}
-
-// metricsAddr is the server's plain-HTTP /metrics listener.
-func metricsAddr(portBase int) string {
-	return "127.0.0.1:" + strconv.Itoa(localcluster.Ports{Base: portBase}.MetricsServerPlainMetrics())
 }
 
 type result struct {
@@ -104,14 +103,45 @@ func run(cfg localcluster.Config, b benchConfig) error {
 	}
 	klog.InfoS("Pods running", "pods", total, "duration", time.Since(start).Round(time.Second))
 
-	var r result
-	started := time.Now()
-	if err := c.StartMainMetricsServer(ctx); err != nil {
-		return err
-	}
 	mc, err := metricsclient.NewForConfig(c.Admin)
 	if err != nil {
 		return err
+	}
+	key := fmt.Sprintf("%d × %d × %d", b.nodes, b.podsPerNode, b.containers)
+	ours, err := measure(ctx, c, mc, b, c.StartMainMetricsServer)
+	if err != nil {
+		return err
+	}
+	fmt.Println(tableHeader)
+	fmt.Println(ours.row(key, b))
+	if b.compare != "" {
+		c.StopMainMetricsServer()
+		compared, err := measure(ctx, c, mc, b, func(ctx context.Context) error {
+			return c.StartUpstreamMetricsServer(ctx, b.compare, "--metric-resolution="+b.resolution.String())
+		})
+		if err != nil {
+			return fmt.Errorf("%s: %w", b.compare, err)
+		}
+		fmt.Println(compared.row(key+", compared", b))
+		fmt.Printf("this server ÷ compared: CPU %.2f×, RSS steady %.2f×, RSS peak %.2f×, heap in use %.2f×, start → all pods served %.2f×\n",
+			ours.cpuMillicores/compared.cpuMillicores, ours.steadyRSS/compared.steadyRSS, ours.peakRSS/compared.peakRSS,
+			ours.heapInUse/compared.heapInUse, ours.startToServed.Seconds()/compared.startToServed.Seconds())
+	}
+	if b.report != "" {
+		return writeRow(b.report, "| "+key+" |", ours.row(key, b))
+	}
+	return nil
+}
+
+// measure starts a metrics server with start and measures it: the start
+// to all pods served, then whole scrape cycles with one all-pods list each,
+// then per-namespace lists under load.
+func measure(ctx context.Context, c *localcluster.Cluster, mc metricsclient.Interface, b benchConfig, start func(context.Context) error) (result, error) {
+	var r result
+	total := b.nodes * b.podsPerNode
+	started := time.Now()
+	if err := start(ctx); err != nil {
+		return r, err
 	}
 	for {
 		list, err := mc.MetricsV1beta1().PodMetricses("").List(ctx, metav1.ListOptions{})
@@ -119,7 +149,7 @@ func run(cfg localcluster.Config, b benchConfig) error {
 			break
 		}
 		if time.Since(started) > 5*time.Minute {
-			return fmt.Errorf("pods not all served after 5 minutes (%v)", err)
+			return r, fmt.Errorf("pods not all served after 5 minutes (%v)", err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -130,14 +160,17 @@ func run(cfg localcluster.Config, b benchConfig) error {
 	// all-pods list per cycle as the targets assume.
 	time.Sleep(b.resolution)
 	pid := c.MetricsServerPID()
-	addr := metricsAddr(cfg.PortBase)
+	src, err := newMetricsSource(c)
+	if err != nil {
+		return r, err
+	}
 	cpu0, err := cpuSeconds(pid)
 	if err != nil {
-		return err
+		return r, err
 	}
-	ticks0, err := tickStats(addr)
+	ticks0, err := tickStats(src)
 	if err != nil {
-		return err
+		return r, err
 	}
 	wall0 := time.Now()
 	var rss []float64
@@ -145,13 +178,13 @@ func run(cfg localcluster.Config, b benchConfig) error {
 		cycleEnd := wall0.Add(time.Duration(i+1) * b.resolution)
 		t := time.Now()
 		if _, err := mc.MetricsV1beta1().PodMetricses("").List(ctx, metav1.ListOptions{}); err != nil {
-			return err
+			return r, err
 		}
 		r.allPods = append(r.allPods, time.Since(t))
 		for time.Now().Before(cycleEnd) {
 			v, err := rssMiB(pid, "VmRSS")
 			if err != nil {
-				return err
+				return r, err
 			}
 			rss = append(rss, v)
 			time.Sleep(time.Second)
@@ -160,36 +193,36 @@ func run(cfg localcluster.Config, b benchConfig) error {
 	wall := time.Since(wall0).Seconds()
 	cpu1, err := cpuSeconds(pid)
 	if err != nil {
-		return err
+		return r, err
 	}
-	ticks1, err := tickStats(addr)
+	ticks1, err := tickStats(src)
 	if err != nil {
-		return err
+		return r, err
 	}
 	cpu := cpu1 - cpu0
 	r.cpuMillicores = cpu / wall * 1000
 	r.cpuSecondsPerCycle = cpu / float64(b.cycles)
 	n := ticks1.count - ticks0.count
 	if n <= 0 {
-		return fmt.Errorf("no scrape round finished in %d cycles", b.cycles)
+		return r, fmt.Errorf("no scrape round finished in %d cycles", b.cycles)
 	}
 	r.cycleSeconds = (ticks1.sum - ticks0.sum) / n
 	slices.Sort(rss)
 	r.steadyRSS = rss[len(rss)/2]
-	heap, err := gauge(addr, "go_memstats_heap_inuse_bytes")
+	heap, err := gauge(src, "go_memstats_heap_inuse_bytes")
 	if err != nil {
-		return err
+		return r, err
 	}
 	r.heapInUse = heap / (1 << 20)
 
-	served0, err := listDurations(addr, "namespace")
+	served0, err := listDurations(src, "namespace")
 	if err != nil {
-		return err
+		return r, err
 	}
 	r.perNamespace = loadPerNamespace(ctx, mc, b)
-	served1, err := listDurations(addr, "namespace")
+	served1, err := listDurations(src, "namespace")
 	if err != nil {
-		return err
+		return r, err
 	}
 	served := served1.since(served0)
 	// The server's own view of the same requests, to tell its share of the
@@ -199,27 +232,26 @@ func run(cfg localcluster.Config, b benchConfig) error {
 	for range 10 {
 		t := time.Now()
 		if _, err := mc.MetricsV1beta1().PodMetricses("").List(ctx, metav1.ListOptions{}); err != nil {
-			return err
+			return r, err
 		}
 		r.allPods = append(r.allPods, time.Since(t))
 	}
 	if r.peakRSS, err = rssMiB(pid, "VmHWM"); err != nil {
-		return err
+		return r, err
 	}
 	if len(r.perNamespace) == 0 {
-		return errors.New("no per-namespace list succeeded in the load phase")
+		return r, errors.New("no per-namespace list succeeded in the load phase")
 	}
 
-	row := fmt.Sprintf("| %d × %d × %d | %s | %.1f m (%.3f m/node) | %.3f s | %.0f MiB (%.3f MiB/node) | %.0f MiB | %.0f MiB | %.2f s | %s | %s / %s | %s / %s |",
-		b.nodes, b.podsPerNode, b.containers, b.resolution, r.cpuMillicores, r.cpuMillicores/float64(b.nodes), r.cpuSecondsPerCycle,
+	return r, nil
+}
+
+// row is the scale table's row of a result.
+func (r result) row(key string, b benchConfig) string {
+	return fmt.Sprintf("| %s | %s | %.1f m (%.3f m/node) | %.3f s | %.0f MiB (%.3f MiB/node) | %.0f MiB | %.0f MiB | %.2f s | %s | %s / %s | %s / %s |",
+		key, b.resolution, r.cpuMillicores, r.cpuMillicores/float64(b.nodes), r.cpuSecondsPerCycle,
 		r.steadyRSS, r.steadyRSS/float64(b.nodes), r.peakRSS, r.heapInUse, r.cycleSeconds, r.startToServed.Round(100*time.Millisecond),
 		ms(quantile(r.allPods, 0.5)), ms(quantile(r.allPods, 0.99)), ms(quantile(r.perNamespace, 0.5)), ms(quantile(r.perNamespace, 0.99)))
-	fmt.Println(tableHeader)
-	fmt.Println(row)
-	if b.report != "" {
-		return writeRow(b.report, fmt.Sprintf("| %d × %d × %d |", b.nodes, b.podsPerNode, b.containers), row)
-	}
-	return nil
 }
 
 const tableHeader = `| nodes × pods × containers | resolution | CPU (avg) | CPU s / cycle | RSS steady | RSS peak | Go heap in use | scrape cycle | start → all pods served | all-pods list p50 / p99 | per-namespace list p50 / p99 (load) |
@@ -385,9 +417,26 @@ func rssMiB(pid int, field string) (float64, error) {
 	return 0, fmt.Errorf("reading the server's %s: not in /proc/%d/status", field, pid)
 }
 
-// serverMetrics reads the server's plain /metrics.
-func serverMetrics(addr string) (map[string]*dto.MetricFamily, error) {
-	resp, err := http.Get("http://" + addr + "/metrics")
+// metricsSource is where a server's /metrics is read.
+type metricsSource struct {
+	client *http.Client
+	url    string
+}
+
+// newMetricsSource reads the main metrics server's /metrics on its secure
+// port, as the cluster's admin: every metrics server serves it there.
+func newMetricsSource(c *localcluster.Cluster) (metricsSource, error) {
+	cfg := c.MetricsServerConfig(c.Ports.MetricsServer())
+	client, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return metricsSource{}, err
+	}
+	return metricsSource{client: client, url: cfg.Host + "/metrics"}, nil
+}
+
+// serverMetrics reads the server's /metrics.
+func serverMetrics(src metricsSource) (map[string]*dto.MetricFamily, error) {
+	resp, err := src.client.Get(src.url)
 	if err != nil {
 		return nil, fmt.Errorf("reading the server's /metrics: %w", err)
 	}
@@ -405,8 +454,8 @@ func serverMetrics(addr string) (map[string]*dto.MetricFamily, error) {
 
 // family is one metric family of the server's /metrics, which must be
 // there.
-func family(addr, name string) (*dto.MetricFamily, error) {
-	families, err := serverMetrics(addr)
+func family(src metricsSource, name string) (*dto.MetricFamily, error) {
+	families, err := serverMetrics(src)
 	if err != nil {
 		return nil, err
 	}
@@ -420,8 +469,8 @@ func family(addr, name string) (*dto.MetricFamily, error) {
 type histogram struct{ sum, count float64 }
 
 // tickStats is the server's scrape-round histogram, summed up.
-func tickStats(addr string) (histogram, error) {
-	f, err := family(addr, "metrics_server_manager_tick_duration_seconds")
+func tickStats(src metricsSource) (histogram, error) {
+	f, err := family(src, "metrics_server_manager_tick_duration_seconds")
 	if err != nil {
 		return histogram{}, err
 	}
@@ -444,8 +493,8 @@ type bucketCounts struct {
 // histogram for lists of pod metrics of the given scope, summed over the API
 // versions and other labels. Before the first request the family is
 // absent: that is an empty histogram, not an error.
-func listDurations(addr, scope string) (bucketCounts, error) {
-	families, err := serverMetrics(addr)
+func listDurations(src metricsSource, scope string) (bucketCounts, error) {
+	families, err := serverMetrics(src)
 	if err != nil {
 		return bucketCounts{}, err
 	}
@@ -504,8 +553,8 @@ func (h bucketCounts) quantileBound(q float64) float64 {
 }
 
 // gauge reads one unlabelled gauge from the server's plain /metrics.
-func gauge(addr, name string) (float64, error) {
-	f, err := family(addr, name)
+func gauge(src metricsSource, name string) (float64, error) {
+	f, err := family(src, name)
 	if err != nil {
 		return 0, err
 	}

@@ -128,7 +128,7 @@ metrics_server_manager_tick_duration_seconds_count 3
 `
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, exposition) }))
 	defer srv.Close()
-	addr := strings.TrimPrefix(srv.URL, "http://")
+	addr := metricsSource{client: srv.Client(), url: srv.URL + "/metrics"}
 	if got, err := gauge(addr, "go_memstats_heap_inuse_bytes"); err != nil || got != 40<<20 {
 		t.Errorf("gauge: %v, %v; want %v", got, err, 40<<20)
 	}
@@ -141,19 +141,23 @@ metrics_server_manager_tick_duration_seconds_count 3
 		t.Errorf("got %+v, %v; want %+v (both API versions, namespace scope only)", h, err, want)
 	}
 	// A reading that cannot be made is an error, never a zero.
-	for name, read := range map[string]func(string) error{
-		"gauge":         func(a string) error { _, err := gauge(a, "go_memstats_heap_inuse_bytes"); return err },
-		"absent gauge":  func(a string) error { _, err := gauge(a, "absent"); return err },
-		"tickStats":     func(a string) error { _, err := tickStats(a); return err },
-		"listDurations": func(a string) error { _, err := listDurations(a, "namespace"); return err },
+	unreachable := metricsSource{client: http.DefaultClient, url: "http://127.0.0.1:1/metrics"} // nothing listens
+	refused := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "no", http.StatusForbidden) }))
+	defer refused.Close()
+	forbidden := metricsSource{client: refused.Client(), url: refused.URL + "/metrics"}
+	for name, read := range map[string]func(metricsSource) error{
+		"gauge":         func(a metricsSource) error { _, err := gauge(a, "go_memstats_heap_inuse_bytes"); return err },
+		"tickStats":     func(a metricsSource) error { _, err := tickStats(a); return err },
+		"listDurations": func(a metricsSource) error { _, err := listDurations(a, "namespace"); return err },
 	} {
-		a := "127.0.0.1:1" // nothing listens
-		if name == "absent gauge" {
-			a = addr
+		for _, src := range []metricsSource{unreachable, forbidden} {
+			if err := read(src); err == nil {
+				t.Errorf("%s of %s: no error", name, src.url)
+			}
 		}
-		if err := read(a); err == nil {
-			t.Errorf("%s of %s: no error", name, a)
-		}
+	}
+	if _, err := gauge(addr, "absent"); err == nil {
+		t.Error("an absent gauge: no error")
 	}
 }
 

@@ -21,22 +21,13 @@ import (
 	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
 )
 
-// directConfig talks to a metrics server process itself, not through
-// kube-apiserver, as the admin (authenticated by the cluster's client CA).
-func directConfig(port int) *rest.Config {
-	cfg := rest.CopyConfig(cluster.Admin)
-	cfg.Host = "https://127.0.0.1:" + strconv.Itoa(port)
-	cfg.TLSClientConfig.CAData, cfg.TLSClientConfig.Insecure = nil, true
-	return cfg
-}
-
 // direct GETs a path of the main metrics server, anonymously or as admin.
 func direct(t *testing.T, path string, asAdmin bool) (int, string) {
 	t.Helper()
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	if asAdmin {
 		var err error
-		if client, err = rest.HTTPClientFor(directConfig(cluster.Ports.MetricsServer())); err != nil {
+		if client, err = rest.HTTPClientFor(cluster.MetricsServerConfig(cluster.Ports.MetricsServer())); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -60,7 +51,7 @@ func startSecondServer(t *testing.T, name string, args ...string) metricsclient.
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Stop(10 * time.Second) })
-	mc, err := metricsclient.NewForConfig(directConfig(port))
+	mc, err := metricsclient.NewForConfig(cluster.MetricsServerConfig(port))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -183,6 +184,44 @@ func (c *Cluster) StartMainMetricsServer(ctx context.Context) error {
 
 // MetricsServerPID is the process ID of the main metrics server.
 func (c *Cluster) MetricsServerPID() int { return c.metricsServer.cmd.Process.Pid }
+
+// StopMainMetricsServer stops the metrics server the APIServices point
+// at, so that another may take its place.
+func (c *Cluster) StopMainMetricsServer() {
+	c.metricsServer.Stop(10 * time.Second)
+	c.metricsServer = nil
+}
+
+// StartUpstreamMetricsServer starts another metrics-server binary (e.g.
+// upstream's, built from its source) in the main server's place, with the
+// flags upstream's manifests give it and extraArgs, and waits until the
+// APIServices are available. The APIServices then skip TLS verification:
+// upstream's server signs its own certificate, as in upstream's manifests.
+func (c *Cluster) StartUpstreamMetricsServer(ctx context.Context, binary string, extraArgs ...string) error {
+	for _, name := range APIServices {
+		patch := []byte(`{"spec":{"insecureSkipTLSVerify":true,"caBundle":null}}`)
+		if err := c.Client.Discovery().RESTClient().Patch(types.MergePatchType).
+			AbsPath("/apis/apiregistration.k8s.io/v1/apiservices", name).Body(patch).Do(ctx).Error(); err != nil {
+			return fmt.Errorf("APIService %s: %w", name, err)
+		}
+	}
+	c.MetricsServerStarted = time.Now()
+	p, err := c.startMetricsServerBinary(ctx, binary, "metrics-server-upstream", c.Ports.MetricsServer(), extraArgs...)
+	c.metricsServer = p
+	if err != nil {
+		return err
+	}
+	return c.waitAPIServicesAvailable(ctx)
+}
+
+// MetricsServerConfig reaches a metrics server on port directly, as the
+// cluster's admin, without verifying its serving certificate.
+func (c *Cluster) MetricsServerConfig(port int) *rest.Config {
+	cfg := rest.CopyConfig(c.Admin)
+	cfg.Host = "https://127.0.0.1:" + strconv.Itoa(port)
+	cfg.TLSClientConfig.CAData, cfg.TLSClientConfig.CAFile, cfg.TLSClientConfig.Insecure = nil, "", true
+	return cfg
+}
 
 func (c *Cluster) path(elem ...string) string {
 	return filepath.Join(append([]string{c.cfg.Dir}, elem...)...)
@@ -445,6 +484,10 @@ func (c *Cluster) startMetricsServer(ctx context.Context) error {
 // metrics-server ServiceAccount) on port, with extra arguments, and waits
 // until it listens.
 func (c *Cluster) StartMetricsServer(ctx context.Context, name string, port int, extraArgs ...string) (*Process, error) {
+	return c.startMetricsServerBinary(ctx, c.cfg.MetricsServer, name, port, extraArgs...)
+}
+
+func (c *Cluster) startMetricsServerBinary(ctx context.Context, binary, name string, port int, extraArgs ...string) (*Process, error) {
 	kubeconfig := c.path("metrics-server.kubeconfig")
 	certDir := c.path(name)
 	if err := os.MkdirAll(certDir, 0o755); err != nil {
@@ -467,7 +510,7 @@ func (c *Cluster) StartMetricsServer(ctx context.Context, name string, port int,
 	args = append(args, "--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname",
 		"--kubelet-use-node-status-port", "--metric-resolution=15s")
 	args = append(args, extraArgs...)
-	p, err := startProcess(name, c.path(logsDir), c.cfg.MetricsServer, c.cfg.MetricsServerEnv, args...)
+	p, err := startProcess(name, c.path(logsDir), binary, c.cfg.MetricsServerEnv, args...)
 	if err != nil {
 		return nil, err
 	}
