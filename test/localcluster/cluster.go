@@ -194,14 +194,20 @@ func (c *Cluster) StopMainMetricsServer() {
 
 // StartUpstreamMetricsServer starts another metrics-server binary (e.g.
 // upstream's, built from its source) in the main server's place, with the
-// flags upstream's manifests give it and extraArgs, and waits until the
-// APIServices are available. The APIServices then skip TLS verification:
-// upstream's server signs its own certificate, as in upstream's manifests.
+// flags upstream's manifests give it and extraArgs, and waits until its
+// APIService is available. The APIServices are set up as upstream's
+// manifests set them up: v1beta1 only (upstream serves no v1), and without
+// TLS verification (upstream's server signs its own certificate).
 func (c *Cluster) StartUpstreamMetricsServer(ctx context.Context, binary string, extraArgs ...string) error {
+	const served = "v1beta1.metrics.k8s.io"
+	apiServices := c.Client.Discovery().RESTClient()
 	for _, name := range APIServices {
-		patch := []byte(`{"spec":{"insecureSkipTLSVerify":true,"caBundle":null}}`)
-		if err := c.Client.Discovery().RESTClient().Patch(types.MergePatchType).
-			AbsPath("/apis/apiregistration.k8s.io/v1/apiservices", name).Body(patch).Do(ctx).Error(); err != nil {
+		req := apiServices.Delete().AbsPath("/apis/apiregistration.k8s.io/v1/apiservices", name)
+		if name == served {
+			req = apiServices.Patch(types.MergePatchType).AbsPath("/apis/apiregistration.k8s.io/v1/apiservices", name).
+				Body([]byte(`{"spec":{"insecureSkipTLSVerify":true,"caBundle":null}}`))
+		}
+		if err := req.Do(ctx).Error(); err != nil {
 			return fmt.Errorf("APIService %s: %w", name, err)
 		}
 	}
@@ -211,7 +217,9 @@ func (c *Cluster) StartUpstreamMetricsServer(ctx context.Context, binary string,
 	if err != nil {
 		return err
 	}
-	return c.waitAPIServicesAvailable(ctx)
+	return waitFor(ctx, "APIService "+served+" Available", p, 2*time.Minute, func(ctx context.Context) error {
+		return c.apiServiceAvailable(ctx, served)
+	})
 }
 
 // MetricsServerConfig reaches a metrics server on port directly, as the
