@@ -11,6 +11,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"maps"
 	"math"
 	"net/http"
@@ -83,10 +84,13 @@ func main() {
 type result struct {
 	cpuMillicores, cpuSecondsPerCycle float64
 	peakRSS, steadyRSS, heapInUse     float64 // MiB
-	cycleSeconds                      float64
-	startToServed                     time.Duration
-	allPods                           []time.Duration
-	perNamespace                      []time.Duration
+	// liveHeap is the heap allocated right after a forced collection,
+	// in MiB: what the server keeps.
+	liveHeap      float64
+	cycleSeconds  float64
+	startToServed time.Duration
+	allPods       []time.Duration
+	perNamespace  []time.Duration
 }
 
 func run(cfg localcluster.Config, b benchConfig) error {
@@ -123,9 +127,10 @@ func run(cfg localcluster.Config, b benchConfig) error {
 			return fmt.Errorf("%s: %w", b.compare, err)
 		}
 		fmt.Println(compared.row(key+", compared", b))
-		fmt.Printf("this server ÷ compared: CPU %.2f×, RSS steady %.2f×, RSS peak %.2f×, heap in use %.2f×, start → all pods served %.2f×\n",
+		fmt.Printf("this server ÷ compared: CPU %.2f×, RSS steady %.2f×, RSS peak %.2f×, heap in use %.2f×, live heap %.2f× (%.1f vs %.1f MiB), start → all pods served %.2f×\n",
 			ours.cpuMillicores/compared.cpuMillicores, ours.steadyRSS/compared.steadyRSS, ours.peakRSS/compared.peakRSS,
-			ours.heapInUse/compared.heapInUse, ours.startToServed.Seconds()/compared.startToServed.Seconds())
+			ours.heapInUse/compared.heapInUse, ours.liveHeap/compared.liveHeap, ours.liveHeap, compared.liveHeap,
+			ours.startToServed.Seconds()/compared.startToServed.Seconds())
 	}
 	if b.report != "" {
 		return writeRow(b.report, "| "+key+" |", ours.row(key, b))
@@ -242,8 +247,30 @@ func measure(ctx context.Context, c *localcluster.Cluster, mc metricsclient.Inte
 	if len(r.perNamespace) == 0 {
 		return r, errors.New("no per-namespace list succeeded in the load phase")
 	}
-
+	live, err := liveHeap(src)
+	if err != nil {
+		return r, err
+	}
+	r.liveHeap = live / (1 << 20)
+	klog.InfoS("Live heap after a collection", "MiB", fmt.Sprintf("%.1f", r.liveHeap),
+		"bytesPerContainer", fmt.Sprintf("%.0f", live/float64(total*b.containers)), "bytesPerNode", fmt.Sprintf("%.0f", live/float64(b.nodes)))
 	return r, nil
+}
+
+// liveHeap forces a collection in the server (its heap profile endpoint
+// collects first when asked with gc=1) and reads the heap then allocated,
+// in bytes.
+func liveHeap(src metricsSource) (float64, error) {
+	resp, err := src.client.Get(strings.TrimSuffix(src.url, "/metrics") + "/debug/pprof/heap?gc=1")
+	if err != nil {
+		return 0, fmt.Errorf("collecting the server's heap: %w", err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("collecting the server's heap: %s (is --profiling off?)", resp.Status)
+	}
+	return gauge(src, "go_memstats_heap_alloc_bytes")
 }
 
 // row is the scale table's row of a result.

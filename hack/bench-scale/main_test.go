@@ -182,3 +182,32 @@ func TestProcReadings(t *testing.T) {
 		t.Error("VmHWM of a gone process: no error")
 	}
 }
+
+// TestLiveHeap: the heap is read after the server was asked to collect;
+// a server that refuses the profile (profiling off) is an error.
+func TestLiveHeap(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		profiling bool
+	}{{"profiling on", true}, {"profiling off", false}} {
+		collected := false
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch {
+			case r.URL.Path == "/debug/pprof/heap" && tc.profiling && r.URL.Query().Get("gc") == "1":
+				collected = true
+			case r.URL.Path == "/metrics" && collected:
+				_, _ = io.WriteString(w, "# TYPE go_memstats_heap_alloc_bytes gauge\ngo_memstats_heap_alloc_bytes 1.048576e+07\n")
+			default:
+				http.NotFound(w, r)
+			}
+		}))
+		live, err := liveHeap(metricsSource{client: srv.Client(), url: srv.URL + "/metrics"})
+		srv.Close()
+		if tc.profiling && (err != nil || live != 10<<20) {
+			t.Errorf("%s: %v, %v; want 10 MiB", tc.name, live, err)
+		}
+		if !tc.profiling && err == nil {
+			t.Errorf("%s: no error", tc.name)
+		}
+	}
+}
