@@ -149,8 +149,8 @@ func measure(ctx context.Context, c *localcluster.Cluster, mc metricsclient.Inte
 		return r, err
 	}
 	for {
-		list, err := mc.MetricsV1beta1().PodMetricses("").List(ctx, metav1.ListOptions{})
-		if err == nil && len(list.Items) == total {
+		n, _, err := listAllPods(ctx, mc)
+		if err == nil && n == total {
 			break
 		}
 		if time.Since(started) > 5*time.Minute {
@@ -169,11 +169,7 @@ func measure(ctx context.Context, c *localcluster.Cluster, mc metricsclient.Inte
 	if err != nil {
 		return r, err
 	}
-	cpu0, err := cpuSeconds(pid)
-	if err != nil {
-		return r, err
-	}
-	ticks0, err := tickStats(src)
+	before, err := readCounters(pid, src)
 	if err != nil {
 		return r, err
 	}
@@ -181,11 +177,11 @@ func measure(ctx context.Context, c *localcluster.Cluster, mc metricsclient.Inte
 	var rss []float64
 	for i := range b.cycles {
 		cycleEnd := wall0.Add(time.Duration(i+1) * b.resolution)
-		t := time.Now()
-		if _, err := mc.MetricsV1beta1().PodMetricses("").List(ctx, metav1.ListOptions{}); err != nil {
+		_, took, err := listAllPods(ctx, mc)
+		if err != nil {
 			return r, err
 		}
-		r.allPods = append(r.allPods, time.Since(t))
+		r.allPods = append(r.allPods, took)
 		for time.Now().Before(cycleEnd) {
 			v, err := rssMiB(pid, "VmRSS")
 			if err != nil {
@@ -196,22 +192,18 @@ func measure(ctx context.Context, c *localcluster.Cluster, mc metricsclient.Inte
 		}
 	}
 	wall := time.Since(wall0).Seconds()
-	cpu1, err := cpuSeconds(pid)
+	after, err := readCounters(pid, src)
 	if err != nil {
 		return r, err
 	}
-	ticks1, err := tickStats(src)
-	if err != nil {
-		return r, err
-	}
-	cpu := cpu1 - cpu0
+	cpu := after.cpu - before.cpu
 	r.cpuMillicores = cpu / wall * 1000
 	r.cpuSecondsPerCycle = cpu / float64(b.cycles)
-	n := ticks1.count - ticks0.count
+	n := after.ticks.count - before.ticks.count
 	if n <= 0 {
 		return r, fmt.Errorf("no scrape round finished in %d cycles", b.cycles)
 	}
-	r.cycleSeconds = (ticks1.sum - ticks0.sum) / n
+	r.cycleSeconds = (after.ticks.sum - before.ticks.sum) / n
 	slices.Sort(rss)
 	r.steadyRSS = rss[len(rss)/2]
 	heap, err := gauge(src, "go_memstats_heap_inuse_bytes")
@@ -235,11 +227,11 @@ func measure(ctx context.Context, c *localcluster.Cluster, mc metricsclient.Inte
 	klog.InfoS("Per-namespace lists as the server timed them", "requests", served.count(),
 		"p50Within", served.quantileBound(0.5), "p99Within", served.quantileBound(0.99))
 	for range 10 {
-		t := time.Now()
-		if _, err := mc.MetricsV1beta1().PodMetricses("").List(ctx, metav1.ListOptions{}); err != nil {
+		_, took, err := listAllPods(ctx, mc)
+		if err != nil {
 			return r, err
 		}
-		r.allPods = append(r.allPods, time.Since(t))
+		r.allPods = append(r.allPods, took)
 	}
 	if r.peakRSS, err = rssMiB(pid, "VmHWM"); err != nil {
 		return r, err
@@ -255,6 +247,34 @@ func measure(ctx context.Context, c *localcluster.Cluster, mc metricsclient.Inte
 	klog.InfoS("Live heap after a collection", "MiB", fmt.Sprintf("%.1f", r.liveHeap),
 		"bytesPerContainer", fmt.Sprintf("%.0f", live/float64(total*b.containers)), "bytesPerNode", fmt.Sprintf("%.0f", live/float64(b.nodes)))
 	return r, nil
+}
+
+// listAllPods lists every pod's metrics through kube-apiserver, as
+// client-go's metrics client does, and says how many came and how long it
+// took.
+func listAllPods(ctx context.Context, mc metricsclient.Interface) (int, time.Duration, error) {
+	start := time.Now()
+	list, err := mc.MetricsV1beta1().PodMetricses("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return 0, 0, err
+	}
+	return len(list.Items), time.Since(start), nil
+}
+
+// counters are the server's cumulative figures read at the start and the
+// end of the measured cycles.
+type counters struct {
+	cpu   float64 // CPU seconds
+	ticks histogram
+}
+
+func readCounters(pid int, src metricsSource) (counters, error) {
+	cpu, err := cpuSeconds(pid)
+	if err != nil {
+		return counters{}, err
+	}
+	ticks, err := tickStats(src)
+	return counters{cpu: cpu, ticks: ticks}, err
 }
 
 // liveHeap forces a collection in the server (its heap profile endpoint

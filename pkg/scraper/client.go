@@ -133,12 +133,6 @@ type ScrapeError struct {
 func (e *ScrapeError) Error() string { return e.Err.Error() }
 func (e *ScrapeError) Unwrap() error { return e.Err }
 
-// URL returns the address of node's resource metrics.
-func (c *Client) URL(node *corev1.Node) (string, error) {
-	url, _, err := c.target(node)
-	return url, err
-}
-
 // target returns the address of node's resource metrics and the host in it.
 func (c *Client) target(node *corev1.Node) (url, host string, err error) {
 	host, err = nodeAddress(node, c.cfg.AddressTypes)

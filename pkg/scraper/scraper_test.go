@@ -22,7 +22,7 @@ import (
 	"github.com/kubemetrics/metrics-server/test/kubeletsim"
 )
 
-func TestClientURL(t *testing.T) {
+func TestClientTarget(t *testing.T) {
 	node := &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{Name: "n1"},
 		Status: corev1.NodeStatus{
@@ -58,9 +58,9 @@ func TestClientURL(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := client.URL(tc.node)
+			got, _, err := client.target(tc.node)
 			if (err != nil) != tc.wantErr || got != tc.want {
-				t.Errorf("URL() = %q, %v; want %q (error %v)", got, err, tc.want, tc.wantErr)
+				t.Errorf("target() = %q, %v; want %q (error %v)", got, err, tc.want, tc.wantErr)
 			}
 		})
 	}

@@ -39,11 +39,7 @@ func TestTrimNode(t *testing.T) {
 			Capacity:        corev1.ResourceList{},
 		},
 	}
-	tests := []struct {
-		name string
-		in   any
-		want any
-	}{
+	tests := []transformCase{
 		{"a full node keeps what is read", full, &corev1.Node{
 			ObjectMeta: metav1.ObjectMeta{
 				Name: "n1", UID: types.UID("uid-1"), ResourceVersion: "7", Labels: map[string]string{"zone": "a"},
@@ -60,17 +56,7 @@ func TestTrimNode(t *testing.T) {
 		{"a bare node stays bare", &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n2"}}, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n2"}}},
 		{"anything else (a deletion tombstone) passes through", "tombstone", "tombstone"},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := trimNode(tc.in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !equality.Semantic.DeepEqual(got, tc.want) {
-				t.Errorf("trimNode() = %+v\nwant %+v", got, tc.want)
-			}
-		})
-	}
+	checkTransform(t, "trimNode", trimNode, tests)
 }
 
 // TestTrimPod: the pod informer keeps name, namespace, labels and identity.
@@ -83,25 +69,33 @@ func TestTrimPod(t *testing.T) {
 		OwnerReferences: []metav1.OwnerReference{{Kind: "ReplicaSet", Name: "web-1"}},
 		ManagedFields:   []metav1.ManagedFieldsEntry{{Manager: "kubelet"}},
 	}}
-	tests := []struct {
-		name string
-		in   any
-		want any
-	}{
+	tests := []transformCase{
 		{"pod metadata keeps what is read", full, &metav1.PartialObjectMetadata{TypeMeta: typeMeta, ObjectMeta: metav1.ObjectMeta{
 			Name: "p", Namespace: "ns", UID: types.UID("uid-p"), ResourceVersion: "9", Labels: map[string]string{"app": "web"},
 			CreationTimestamp: created,
 		}}},
 		{"anything else passes through", "tombstone", "tombstone"},
 	}
+	checkTransform(t, "trimPod", trimPod, tests)
+}
+
+// transformCase is an informer transform's input and the object it must
+// give.
+type transformCase struct {
+	name     string
+	in, want any
+}
+
+func checkTransform(t *testing.T, name string, transform func(any) (any, error), tests []transformCase) {
+	t.Helper()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := trimPod(tc.in)
+			got, err := transform(tc.in)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !equality.Semantic.DeepEqual(got, tc.want) {
-				t.Errorf("trimPod() = %+v\nwant %+v", got, tc.want)
+				t.Errorf("%s() = %+v\nwant %+v", name, got, tc.want)
 			}
 		})
 	}

@@ -179,7 +179,7 @@ func (c *Cluster) StartMainMetricsServer(ctx context.Context) error {
 	if err := c.startMetricsServer(ctx); err != nil {
 		return err
 	}
-	return c.waitAPIServicesAvailable(ctx)
+	return c.waitAPIServicesAvailable(ctx, APIServices...)
 }
 
 // MetricsServerPID is the process ID of the main metrics server.
@@ -217,9 +217,7 @@ func (c *Cluster) StartUpstreamMetricsServer(ctx context.Context, binary string,
 	if err != nil {
 		return err
 	}
-	return waitFor(ctx, "APIService "+served+" Available", p, 2*time.Minute, func(ctx context.Context) error {
-		return c.apiServiceAvailable(ctx, served)
-	})
+	return c.waitAPIServicesAvailable(ctx, served)
 }
 
 // MetricsServerConfig reaches a metrics server on port directly, as the
@@ -531,8 +529,10 @@ func (c *Cluster) startMetricsServerBinary(ctx context.Context, binary, name str
 	})
 }
 
-func (c *Cluster) waitAPIServicesAvailable(ctx context.Context) error {
-	for _, name := range APIServices {
+// waitAPIServicesAvailable waits until each of the named APIServices is
+// Available, or the main metrics server exits.
+func (c *Cluster) waitAPIServicesAvailable(ctx context.Context, names ...string) error {
+	for _, name := range names {
 		err := waitFor(ctx, "APIService "+name+" Available", c.metricsServer, 2*time.Minute, func(ctx context.Context) error {
 			return c.apiServiceAvailable(ctx, name)
 		})
