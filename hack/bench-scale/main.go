@@ -11,11 +11,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"maps"
 	"math"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -86,7 +86,9 @@ type result struct {
 	peakRSS, steadyRSS, heapInUse     float64 // MiB
 	// liveHeap is the heap allocated right after a forced collection,
 	// in MiB: what the server keeps.
-	liveHeap      float64
+	liveHeap float64
+	// heap is the live heap by part of the server (a sampled profile).
+	heap          heapShares
 	cycleSeconds  float64
 	startToServed time.Duration
 	allPods       []time.Duration
@@ -112,21 +114,23 @@ func run(cfg localcluster.Config, b benchConfig) error {
 		return err
 	}
 	key := fmt.Sprintf("%d × %d × %d", b.nodes, b.podsPerNode, b.containers)
-	ours, err := measure(ctx, c, mc, b, c.StartMainMetricsServer)
+	ours, err := measure(ctx, c, mc, b, filepath.Join(cfg.Dir, "heap.pb.gz"), c.StartMainMetricsServer)
 	if err != nil {
 		return err
 	}
 	fmt.Println(tableHeader)
 	fmt.Println(ours.row(key, b))
+	fmt.Printf("\nLive heap of this server after a collection, %.1f MiB, by part:\n%s\n", ours.liveHeap, ours.heap.breakdown(total*b.containers, total, b.nodes))
 	if b.compare != "" {
 		c.StopMainMetricsServer()
-		compared, err := measure(ctx, c, mc, b, func(ctx context.Context) error {
+		compared, err := measure(ctx, c, mc, b, filepath.Join(cfg.Dir, "heap-compared.pb.gz"), func(ctx context.Context) error {
 			return c.StartUpstreamMetricsServer(ctx, b.compare, "--metric-resolution="+b.resolution.String())
 		})
 		if err != nil {
 			return fmt.Errorf("%s: %w", b.compare, err)
 		}
 		fmt.Println(compared.row(key+", compared", b))
+		fmt.Printf("\nLive heap of the compared server after a collection, %.1f MiB, by part:\n%s\n", compared.liveHeap, compared.heap.breakdown(total*b.containers, total, b.nodes))
 		fmt.Printf("this server ÷ compared: CPU %.2f×, RSS steady %.2f×, RSS peak %.2f×, heap in use %.2f×, live heap %.2f× (%.1f vs %.1f MiB), start → all pods served %.2f×\n",
 			ours.cpuMillicores/compared.cpuMillicores, ours.steadyRSS/compared.steadyRSS, ours.peakRSS/compared.peakRSS,
 			ours.heapInUse/compared.heapInUse, ours.liveHeap/compared.liveHeap, ours.liveHeap, compared.liveHeap,
@@ -140,8 +144,9 @@ func run(cfg localcluster.Config, b benchConfig) error {
 
 // measure starts a metrics server with start and measures it: the start
 // to all pods served, then whole scrape cycles with one all-pods list each,
-// then per-namespace lists under load.
-func measure(ctx context.Context, c *localcluster.Cluster, mc metricsclient.Interface, b benchConfig, start func(context.Context) error) (result, error) {
+// then per-namespace lists under load, and last its live heap, whose
+// profile is kept in heapFile.
+func measure(ctx context.Context, c *localcluster.Cluster, mc metricsclient.Interface, b benchConfig, heapFile string, start func(context.Context) error) (result, error) {
 	var r result
 	total := b.nodes * b.podsPerNode
 	started := time.Now()
@@ -239,13 +244,13 @@ func measure(ctx context.Context, c *localcluster.Cluster, mc metricsclient.Inte
 	if len(r.perNamespace) == 0 {
 		return r, errors.New("no per-namespace list succeeded in the load phase")
 	}
-	live, err := liveHeap(src)
+	live, shares, err := liveHeap(src, heapFile)
 	if err != nil {
 		return r, err
 	}
-	r.liveHeap = live / (1 << 20)
+	r.liveHeap, r.heap = live/(1<<20), shares
 	klog.InfoS("Live heap after a collection", "MiB", fmt.Sprintf("%.1f", r.liveHeap),
-		"bytesPerContainer", fmt.Sprintf("%.0f", live/float64(total*b.containers)), "bytesPerNode", fmt.Sprintf("%.0f", live/float64(b.nodes)))
+		"bytesPerContainer", fmt.Sprintf("%.0f", live/float64(total*b.containers)), "bytesPerNode", fmt.Sprintf("%.0f", live/float64(b.nodes)), "profile", heapFile)
 	return r, nil
 }
 
@@ -277,20 +282,20 @@ func readCounters(pid int, src metricsSource) (counters, error) {
 	return counters{cpu: cpu, ticks: ticks}, err
 }
 
-// liveHeap forces a collection in the server (its heap profile endpoint
-// collects first when asked with gc=1) and reads the heap then allocated,
-// in bytes.
-func liveHeap(src metricsSource) (float64, error) {
-	resp, err := src.client.Get(strings.TrimSuffix(src.url, "/metrics") + "/debug/pprof/heap?gc=1")
+// liveHeap forces a collection in the server and reads the heap then
+// allocated, in bytes, with its breakdown from the heap profile (kept in
+// file).
+func liveHeap(src metricsSource, file string) (float64, heapShares, error) {
+	p, err := heapProfile(src, file)
 	if err != nil {
-		return 0, fmt.Errorf("collecting the server's heap: %w", err)
+		return 0, nil, err
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("collecting the server's heap: %s (is --profiling off?)", resp.Status)
+	shares, err := categorize(p)
+	if err != nil {
+		return 0, nil, err
 	}
-	return gauge(src, "go_memstats_heap_alloc_bytes")
+	live, err := gauge(src, "go_memstats_heap_alloc_bytes")
+	return live, shares, err
 }
 
 // row is the scale table's row of a result.

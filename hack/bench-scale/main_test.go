@@ -1,15 +1,20 @@
 package main
 
 import (
+	"bytes"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"testing"
+
+	gprofile "github.com/google/pprof/profile"
 )
 
 func TestWriteRow(t *testing.T) {
@@ -183,31 +188,96 @@ func TestProcReadings(t *testing.T) {
 	}
 }
 
-// TestLiveHeap: the heap is read after the server was asked to collect;
-// a server that refuses the profile (profiling off) is an error.
+// TestLiveHeap: the heap is read after the server was asked to collect,
+// with the profile kept; a server that refuses the profile (profiling off)
+// is an error, and so is one that answers with no profile.
 func TestLiveHeap(t *testing.T) {
+	var profile bytes.Buffer
+	if err := pprof.Lookup("heap").WriteTo(&profile, 0); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name      string
 		profiling bool
-	}{{"profiling on", true}, {"profiling off", false}} {
+		body      []byte
+	}{
+		{"profiling on", true, profile.Bytes()},
+		{"profiling off", false, nil},
+		{"not a profile", true, []byte("heap profile: 0: 0 [0: 0] @ heap/0\nnonsense\n")},
+	} {
 		collected := false
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			switch {
 			case r.URL.Path == "/debug/pprof/heap" && tc.profiling && r.URL.Query().Get("gc") == "1":
 				collected = true
+				_, _ = w.Write(tc.body)
 			case r.URL.Path == "/metrics" && collected:
 				_, _ = io.WriteString(w, "# TYPE go_memstats_heap_alloc_bytes gauge\ngo_memstats_heap_alloc_bytes 1.048576e+07\n")
 			default:
 				http.NotFound(w, r)
 			}
 		}))
-		live, err := liveHeap(metricsSource{client: srv.Client(), url: srv.URL + "/metrics"})
+		file := filepath.Join(t.TempDir(), "heap.pb.gz")
+		live, shares, err := liveHeap(metricsSource{client: srv.Client(), url: srv.URL + "/metrics"}, file)
 		srv.Close()
-		if tc.profiling && (err != nil || live != 10<<20) {
-			t.Errorf("%s: %v, %v; want 10 MiB", tc.name, live, err)
-		}
-		if !tc.profiling && err == nil {
+		valid := tc.profiling && tc.body != nil && bytes.Equal(tc.body, profile.Bytes())
+		if valid {
+			if err != nil || live != 10<<20 || shares == nil {
+				t.Errorf("%s: %v, %v, %v; want 10 MiB and shares", tc.name, live, shares, err)
+			}
+			if kept, err := os.ReadFile(file); err != nil || !bytes.Equal(kept, tc.body) {
+				t.Errorf("%s: profile not kept in %s: %v", tc.name, file, err)
+			}
+		} else if err == nil {
 			t.Errorf("%s: no error", tc.name)
 		}
+	}
+}
+
+// TestCategorize: an allocation belongs to the first category one of whose
+// patterns is anywhere in its stack, for this server's package paths and
+// upstream's; the rest is "other".
+func TestCategorize(t *testing.T) {
+	fn := map[string]*gprofile.Function{}
+	loc := func(names ...string) []*gprofile.Location {
+		var locs []*gprofile.Location
+		for _, n := range names {
+			if fn[n] == nil {
+				fn[n] = &gprofile.Function{ID: uint64(len(fn) + 1), Name: n}
+			}
+			locs = append(locs, &gprofile.Location{Line: []gprofile.Line{{Function: fn[n]}}})
+		}
+		return locs
+	}
+	p := &gprofile.Profile{
+		SampleType: []*gprofile.ValueType{{Type: "inuse_objects", Unit: "count"}, {Type: "inuse_space", Unit: "bytes"}},
+		Sample: []*gprofile.Sample{
+			{Value: []int64{1, 100}, Location: loc("runtime.slicebytetostring", "github.com/kubemetrics/metrics-server/pkg/scraper.(*Decoder).containerRefOf", "github.com/kubemetrics/metrics-server/pkg/scraper.(*Scraper).scrapeNode")},
+			{Value: []int64{1, 20}, Location: loc("bytes.growSlice", "github.com/kubemetrics/metrics-server/pkg/scraper.(*Client).Fetch")},
+			{Value: []int64{1, 3}, Location: loc("sigs.k8s.io/metrics-server/pkg/storage.(*podStorage).Store")},
+			{Value: []int64{1, 4}, Location: loc("github.com/kubemetrics/metrics-server/pkg/storage.(*Store).Write", "github.com/kubemetrics/metrics-server/pkg/scraper.(*Scraper).scrapeNode")},
+			{Value: []int64{1, 50}, Location: loc("crypto/tls.(*Conn).readRecordOrCCS", "net/http.(*persistConn).readLoop")},
+			{Value: []int64{1, 7}, Location: loc("encoding/json.Unmarshal", "k8s.io/client-go/tools/cache.(*Reflector).watch")},
+			{Value: []int64{1, 9}, Location: loc("runtime.malg")},
+		},
+	}
+	got, err := categorize(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := heapShares{
+		"decoder (series caches)":    100,
+		"scraper (answers, batches)": 20,
+		"store":                      7,
+		"client connections (kubelets, kube-apiserver)": 50,
+		"informers (nodes, pods)":                       7,
+		otherCategory:                                   9,
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("categorize = %v, want %v", got, want)
+	}
+	p.SampleType = p.SampleType[:1]
+	if _, err := categorize(p); err == nil {
+		t.Error("a profile without inuse_space: no error")
 	}
 }

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/google/pprof/profile"
+)
+
+// heapCategory names the part of a server a heap allocation belongs to:
+// the first category one of whose frame patterns appears anywhere in the
+// allocation's stack. The patterns name this server's packages and
+// upstream's alike (both end in pkg/scraper, pkg/storage, pkg/api), so the
+// two servers' profiles break down the same way.
+type heapCategory struct {
+	name     string
+	patterns []string
+}
+
+var heapCategories = []heapCategory{
+	{"decoder (series caches)", []string{"/pkg/scraper.(*Decoder)", "/pkg/scraper/client/resource."}},
+	{"store", []string{"/pkg/storage."}},
+	{"scraper (answers, batches)", []string{"/pkg/scraper."}},
+	{"API (handlers, answers, serving connections)", []string{"/pkg/api", "k8s.io/apiserver/", "net/http.(*conn).serve", "net/http.(*http2serverConn)"}},
+	{"informers (nodes, pods)", []string{"k8s.io/client-go/tools/cache.", "/pkg/server.trim"}},
+	{"client connections (kubelets, kube-apiserver)", []string{"net/http.(*Transport)", "net/http.(*persistConn)", "net/http.http2", "golang.org/x/net/http2.", "crypto/tls."}},
+}
+
+const otherCategory = "other"
+
+// heapShares is the in-use heap of a profile, in bytes, by category name.
+type heapShares map[string]float64
+
+// categorize sums a heap profile's in-use bytes by category.
+func categorize(p *profile.Profile) (heapShares, error) {
+	index := -1
+	for i, st := range p.SampleType {
+		if st.Type == "inuse_space" {
+			index = i
+		}
+	}
+	if index < 0 {
+		return nil, fmt.Errorf("the heap profile has no inuse_space (sample types %v)", p.SampleType)
+	}
+	shares := heapShares{}
+	for _, s := range p.Sample {
+		shares[categoryOf(s)] += float64(s.Value[index])
+	}
+	return shares, nil
+}
+
+func categoryOf(s *profile.Sample) string {
+	for _, c := range heapCategories {
+		for _, loc := range s.Location {
+			for _, line := range loc.Line {
+				if line.Function == nil {
+					continue
+				}
+				for _, p := range c.patterns {
+					if strings.Contains(line.Function.Name, p) {
+						return c.name
+					}
+				}
+			}
+		}
+	}
+	return otherCategory
+}
+
+// heapProfile forces a collection in the server (its heap profile endpoint
+// collects first when asked with gc=1), keeps the profile in file for
+// `go tool pprof`, and returns it.
+func heapProfile(src metricsSource, file string) (*profile.Profile, error) {
+	resp, err := src.client.Get(strings.TrimSuffix(src.url, "/metrics") + "/debug/pprof/heap?gc=1")
+	if err != nil {
+		return nil, fmt.Errorf("collecting the server's heap: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("collecting the server's heap: %s (is --profiling off?)", resp.Status)
+	}
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("reading the server's heap profile: %w", err)
+	}
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		return nil, err
+	}
+	p, err := profile.ParseData(data)
+	if err != nil {
+		return nil, fmt.Errorf("reading the server's heap profile: %w", err)
+	}
+	return p, nil
+}
+
+// breakdown is the heap table of one server: each category in MiB and per
+// unit it grows with.
+func (h heapShares) breakdown(containers, pods, nodes int) string {
+	var b strings.Builder
+	var total float64
+	for _, v := range h {
+		total += v
+	}
+	fmt.Fprintf(&b, "| part of the heap | MiB | per unit |\n|---|---:|---:|\n")
+	decoderStore := h[heapCategories[0].name] + h[heapCategories[1].name]
+	for _, c := range append(heapCategories, heapCategory{name: otherCategory}) {
+		v := h[c.name]
+		var unit string
+		switch c.name {
+		case heapCategories[0].name, heapCategories[1].name:
+			unit = fmt.Sprintf("%.0f B per container series", v/float64(containers))
+		case "informers (nodes, pods)":
+			unit = fmt.Sprintf("%.0f B per pod", v/float64(pods))
+		case "client connections (kubelets, kube-apiserver)":
+			unit = fmt.Sprintf("%.0f B per node", v/float64(nodes))
+		}
+		fmt.Fprintf(&b, "| %s | %.1f | %s |\n", c.name, v/(1<<20), unit)
+	}
+	fmt.Fprintf(&b, "| decoder and store | %.1f | %.0f B per container series |\n", decoderStore/(1<<20), decoderStore/float64(containers))
+	fmt.Fprintf(&b, "| total (sampled profile) | %.1f | |\n", total/(1<<20))
+	return b.String()
+}
