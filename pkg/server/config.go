@@ -31,8 +31,6 @@ type Config struct {
 
 	MetricResolution time.Duration
 	NodeSelector     labels.Selector
-	// StorePoints is how many points each series keeps.
-	StorePoints int
 	// StaleAfter is how long a node that cannot be scraped stays served.
 	StaleAfter time.Duration
 	// MetricsBindAddress, when set, serves /metrics over plain HTTP there,
@@ -100,7 +98,6 @@ func (c CompletedConfig) New() (*Server, error) {
 	nodeLister := inf.nodes.Lister()
 	selected := func() ([]*corev1.Node, error) { return nodeLister.List(c.NodeSelector) }
 	store := storage.New(storage.Config{
-		Points:     c.StorePoints,
 		Resolution: c.MetricResolution,
 		StaleAfter: c.StaleAfter,
 		Clock:      c.Clock,

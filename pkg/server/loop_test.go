@@ -80,7 +80,7 @@ func TestScrapeLoop(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := clocktesting.NewFakeClock(t0)
-			store := storage.New(storage.Config{Points: 3, Resolution: tc.resolution, StaleAfter: 2 * tc.resolution, Clock: clk})
+			store := storage.New(storage.Config{Resolution: tc.resolution, StaleAfter: 2 * tc.resolution, Clock: clk})
 			fake := &steppedScraper{clock: clk, store: store, nodes: []string{"a", "b"}, servableFrom: tc.servableFrom,
 				rounds: make(chan round), release: make(chan struct{})}
 			s := &Server{scraper: fake, store: store, resolution: tc.resolution, clock: clk,
@@ -138,10 +138,10 @@ func waitFor(t *testing.T, cond func() bool) {
 // do.
 func TestHealthChecks(t *testing.T) {
 	clk := clocktesting.NewFakeClock(t0.Add(time.Minute))
-	served := storage.New(storage.Config{Points: 3, Resolution: 15 * time.Second, StaleAfter: time.Minute, Clock: clk})
+	served := storage.New(storage.Config{Resolution: 15 * time.Second, StaleAfter: time.Minute, Clock: clk})
 	write(served, "a", t0.Add(45*time.Second), 0)
 	write(served, "a", t0.Add(55*time.Second), 1e9)
-	empty := storage.New(storage.Config{Points: 3, Resolution: 15 * time.Second, StaleAfter: time.Minute, Clock: clk})
+	empty := storage.New(storage.Config{Resolution: 15 * time.Second, StaleAfter: time.Minute, Clock: clk})
 	yes, no := func() bool { return true }, func() bool { return false }
 	for _, tc := range []struct {
 		name                    string

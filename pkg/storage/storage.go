@@ -1,10 +1,11 @@
-// Package storage keeps the last few points of every node and container in
+// Package storage keeps the last two points of every node and container in
 // memory and computes usage (CPU rate, newest memory) when it is read.
 //
 // Each node owns its series: a scrape of one node writes under that node's
 // lock only, so readers wait at most for one node's update, never for a
-// whole scrape. Series live in fixed rings of point slots that are reused
-// from scrape to scrape; a steady cluster costs no allocation per write.
+// whole scrape. A series keeps its newest point and the CPU reading before
+// it in place, overwritten from scrape to scrape; a steady cluster costs no
+// allocation per write.
 package storage
 
 import (
@@ -26,8 +27,6 @@ const freshContainerMinAge = 10 * time.Second
 
 // Config sets how the store keeps and judges points.
 type Config struct {
-	// Points is how many points each series keeps (at least 3).
-	Points int
 	// Resolution is the scrape period. A container younger than this with a
 	// single point is rated against its start time.
 	Resolution time.Duration
@@ -89,9 +88,10 @@ type containerEntry struct {
 	gen    uint32
 }
 
-// slot is one stored point. Its time is that of the CPU reading, or of the
-// working set when the kubelet sent no CPU reading.
-type slot struct {
+// point is the newest point of a series: every value the API serves is
+// read from it. Its time is that of the CPU reading, or of the working set
+// when the kubelet sent no CPU reading.
+type point struct {
 	time   int64
 	cpu    uint64
 	memory uint64
@@ -99,33 +99,24 @@ type slot struct {
 	fields sample.Field
 }
 
-// series is a ring of the newest points, newest at head.
+// series keeps what a rate needs and nothing more: the newest point and the
+// time and CPU reading of the one before it (previous, valid when n is 2).
 type series struct {
-	slots []slot
-	head  int
-	n     int
-}
-
-func newSeries(points int) series { return series{slots: make([]slot, points)} }
-
-func (s *series) newest() *slot { return &s.slots[s.head] }
-
-func (s *series) previous() *slot {
-	i := s.head - 1
-	if i < 0 {
-		i += len(s.slots)
-	}
-	return &s.slots[i]
+	newest     point
+	prevTime   int64
+	prevCPU    uint64
+	prevHasCPU bool
+	n          uint8 // points held: 0, 1 or 2
 }
 
 // add records p unless it is not newer than the newest point: a kubelet
 // answers with the same stats until it collects new ones, and such a repeat
 // must neither replace the pair a rate is computed from nor form a pair of
 // its own. A CPU counter that went down means the node or container
-// restarted, so the older points no longer belong to the same counter.
-func (s *series) add(p slot) {
+// restarted, so the older point no longer belongs to the same counter.
+func (s *series) add(p point) {
 	if s.n > 0 {
-		last := s.newest()
+		last := &s.newest
 		if p.time <= last.time {
 			return
 		}
@@ -133,33 +124,27 @@ func (s *series) add(p slot) {
 			s.n = 0
 		}
 	}
-	s.head++
-	if s.head == len(s.slots) {
-		s.head = 0
+	if s.n > 0 {
+		s.prevTime, s.prevCPU, s.prevHasCPU = s.newest.time, s.newest.cpu, s.newest.fields&sample.HasCPU != 0
 	}
-	s.slots[s.head] = p
-	if s.n < len(s.slots) {
-		s.n++
-	}
+	s.newest = p
+	s.n = min(s.n+1, 2)
 }
 
 // New returns an empty store.
 func New(cfg Config) *Store {
-	if cfg.Points < 3 {
-		cfg.Points = 3
-	}
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
 	}
 	return &Store{cfg: cfg, nodes: make(map[string]*nodeEntry), pods: make(map[PodKey]*podEntry)}
 }
 
-func slotOf(p *sample.Point) slot {
+func pointOf(p *sample.Point) point {
 	t := p.CPUTime
 	if !p.Has(sample.HasCPU) {
 		t = p.MemoryTime
 	}
-	return slot{time: t, cpu: p.CPU, memory: p.Memory, swap: p.Swap, fields: p.Fields}
+	return point{time: t, cpu: p.CPU, memory: p.Memory, swap: p.Swap, fields: p.Fields}
 }
 
 // Write stores one node's scrape, taken at scrapeTime. Containers absent from
@@ -172,7 +157,7 @@ func (s *Store) Write(node string, b *sample.Batch, scrapeTime time.Time) {
 	n.gen++
 	gen := n.gen
 	if b.Node.Has(sample.HasCPU | sample.HasMemory) {
-		n.series.add(slotOf(&b.Node))
+		n.series.add(pointOf(&b.Node))
 	}
 	for i := range b.Containers {
 		c := &b.Containers[i]
@@ -187,7 +172,7 @@ func (s *Store) Write(node string, b *sample.Batch, scrapeTime time.Time) {
 			added = append(added, p)
 		}
 		p.gen = gen
-		ce := p.container(c.Name, s.cfg.Points)
+		ce := p.container(c.Name)
 		ce.gen = gen
 		if c.StartTime != 0 && c.StartTime != ce.start {
 			// A container that started after the newest point kept is a
@@ -195,12 +180,12 @@ func (s *Store) Write(node string, b *sample.Batch, scrapeTime time.Time) {
 			// belongs to it. A start time that moves but stays before
 			// that point is the same instance (KWOK reports the seconds
 			// since the pod was created there); upstream keeps it too.
-			if ce.series.n > 0 && c.StartTime > ce.series.newest().time {
+			if ce.series.n > 0 && c.StartTime > ce.series.newest.time {
 				ce.series.n = 0
 			}
 			ce.start = c.StartTime
 		}
-		ce.series.add(slotOf(&c.Point))
+		ce.series.add(pointOf(&c.Point))
 	}
 	for key, p := range n.pods {
 		if p.gen != gen {
@@ -240,14 +225,14 @@ func (s *Store) nodeEntry(name string) *nodeEntry {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if n = s.nodes[name]; n == nil {
-		n = &nodeEntry{name: name, series: newSeries(s.cfg.Points), pods: make(map[PodKey]*podEntry)}
+		n = &nodeEntry{name: name, pods: make(map[PodKey]*podEntry)}
 		s.nodes[name] = n
 	}
 	return n
 }
 
 // container returns the entry named name, adding it in name order if new.
-func (p *podEntry) container(name string, points int) *containerEntry {
+func (p *podEntry) container(name string) *containerEntry {
 	i, found := slices.BinarySearchFunc(p.containers, name, func(c containerEntry, name string) int {
 		switch {
 		case c.name < name:
@@ -258,7 +243,7 @@ func (p *podEntry) container(name string, points int) *containerEntry {
 		return 0
 	})
 	if !found {
-		p.containers = slices.Insert(p.containers, i, containerEntry{name: name, series: newSeries(points)})
+		p.containers = slices.Insert(p.containers, i, containerEntry{name: name})
 	}
 	return &p.containers[i]
 }
@@ -373,8 +358,7 @@ func (s *Store) Node(name string) (Usage, bool) {
 		return Usage{}, false
 	}
 	// A node's points always carry both CPU and working set (see Write).
-	prev := n.series.previous()
-	return usageAt(n.series.newest(), cpuRate(n.series.newest(), prev.time, prev.cpu)), true
+	return usageAt(&n.series.newest, cpuRate(&n.series.newest, n.series.prevTime, n.series.prevCPU)), true
 }
 
 // Pod returns the usage of a pod whose node is not stale, once at least one
@@ -429,13 +413,12 @@ func (s *Store) usage(c *containerEntry) (Usage, bool) {
 	if sr.n == 0 {
 		return Usage{}, false
 	}
-	newest := sr.newest()
+	newest := &sr.newest
 	var rate cpuUsage
 	switch {
 	case newest.fields&sample.HasCPU == 0:
-	case sr.n >= 2 && sr.previous().fields&sample.HasCPU != 0:
-		prev := sr.previous()
-		rate = cpuRate(newest, prev.time, prev.cpu)
+	case sr.n == 2 && sr.prevHasCPU:
+		rate = cpuRate(newest, sr.prevTime, sr.prevCPU)
 	case sr.n == 1 && c.start > 0:
 		age := time.Duration(newest.time - c.start)
 		if age >= freshContainerMinAge && age < s.cfg.Resolution {
@@ -455,7 +438,7 @@ type cpuUsage struct {
 
 // cpuRate computes the rate at newest against an earlier CPU reading, in
 // exact integer arithmetic: floor(Δcpu × 1e9 / Δt) nanocores.
-func cpuRate(newest *slot, earlierTime int64, earlierCPU uint64) cpuUsage {
+func cpuRate(newest *point, earlierTime int64, earlierCPU uint64) cpuUsage {
 	window := uint64(newest.time - earlierTime)
 	hi, lo := bits.Mul64(newest.cpu-earlierCPU, uint64(time.Second))
 	var rate uint64
@@ -468,7 +451,7 @@ func cpuRate(newest *slot, earlierTime int64, earlierCPU uint64) cpuUsage {
 }
 
 // usageAt is the usage at newest with the given CPU rate.
-func usageAt(newest *slot, rate cpuUsage) Usage {
+func usageAt(newest *point, rate cpuUsage) Usage {
 	return Usage{
 		Timestamp: newest.time,
 		Window:    rate.window,

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -16,7 +17,7 @@ func at(d time.Duration) int64 { return t0.Add(d).UnixNano() }
 
 func newTestStore() (*Store, *clocktesting.FakeClock) {
 	clk := clocktesting.NewFakeClock(t0)
-	return New(Config{Points: 3, Resolution: 15 * time.Second, StaleAfter: 30 * time.Second, Clock: clk}), clk
+	return New(Config{Resolution: 15 * time.Second, StaleAfter: 30 * time.Second, Clock: clk}), clk
 }
 
 func ctr(ns, pod, name string, start, ts time.Duration, cpu, mem uint64) sample.Container {
@@ -360,4 +361,34 @@ func BenchmarkStoreWrite(b *testing.B) {
 		}
 		advance(batches)
 	}
+}
+
+// BenchmarkStoreLiveHeap reports what the store keeps per container series
+// (heap after a collection ÷ containers) once 500 nodes × 30 pods × 2
+// containers were written three times; the batches' names are not counted,
+// as in the server, where they belong to the decoder.
+func BenchmarkStoreLiveHeap(b *testing.B) {
+	names, batches := scaleBatches(500, 30, 2, 0)
+	var perContainer float64
+	for b.Loop() {
+		before := liveHeap()
+		s, _ := newTestStore()
+		for range 3 {
+			for i, name := range names {
+				s.Write(name, batches[i], t0)
+			}
+			advance(batches)
+		}
+		perContainer = float64(liveHeap()-before) / float64(500*30*2)
+		runtime.KeepAlive(s)
+	}
+	b.ReportMetric(perContainer, "B/container")
+}
+
+// liveHeap is the heap allocated after a collection.
+func liveHeap() uint64 {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
 }

@@ -162,7 +162,6 @@ func (o *Options) Config() (*server.Config, error) {
 		ScrapeConcurrency:     o.Kubelet.ScrapeConcurrency,
 		MetricResolution:      o.MetricResolution,
 		NodeSelector:          sel,
-		StorePoints:           3,
 		// Two resolutions: one failed scrape never hides a node, two in a
 		// row do, so a node that is gone stops being reported within
 		// about as long as upstream takes to show a new one.

@@ -38,7 +38,7 @@ func New(tb testing.TB, nodes, podsPerNode int, containerNames ...string) *Clust
 	tb.Helper()
 	clk := clocktesting.NewFakeClock(T0.Add(20 * time.Second))
 	c := &Cluster{
-		Store: storage.New(storage.Config{Points: 3, Resolution: 15 * time.Second, StaleAfter: 30 * time.Second, Clock: clk}),
+		Store: storage.New(storage.Config{Resolution: 15 * time.Second, StaleAfter: 30 * time.Second, Clock: clk}),
 		Clock: clk,
 		Nodes: cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{}),
 		Pods:  NewPods(),
