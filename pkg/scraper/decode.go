@@ -25,20 +25,23 @@ import (
 type Decoder struct {
 	// blocks maps the raw bytes of a label block, braces included, to what
 	// they name. Blocks are compared byte for byte, so a cached entry was
-	// validated by a full parse of exactly these bytes.
-	blocks map[string]*labelBlock
+	// validated by a full parse of exactly these bytes. A block that names
+	// no container (a node's or a pod's) maps to nil.
+	blocks map[string]*containerRef
 	// containers gives every (namespace, pod, container) one reference, so
-	// blocks that spell the same container differently share it.
-	containers map[containerKey]*containerRef
+	// blocks that spell the same container differently share it; keyed by
+	// containerKey.
+	containers map[string]*containerRef
 	gen        uint32
-	scratch    []byte
+	scratch    []byte // unescaped label values
+	keyBuf     []byte // containerKey of the block being parsed
 }
 
 // NewDecoder returns an empty decoder.
 func NewDecoder() *Decoder {
 	return &Decoder{
-		blocks:     make(map[string]*labelBlock),
-		containers: make(map[containerKey]*containerRef),
+		blocks:     make(map[string]*containerRef),
+		containers: make(map[string]*containerRef),
 	}
 }
 
@@ -128,22 +131,22 @@ func (d *Decoder) knownSample(fam family, rest []byte, now int64, b *sample.Batc
 		return false, nil
 	}
 	blockStart := skipBlank(rest, 0)
-	var blk *labelBlock
+	var ref *containerRef
 	if blockStart < p {
 		if rest[blockStart] != '{' || rest[p-1] != '}' {
 			return false, nil
 		}
-		blk = d.blocks[string(rest[blockStart:p])]
-		if blk == nil {
+		var known bool
+		if ref, known = d.blocks[string(rest[blockStart:p])]; !known {
 			return false, nil
 		}
-		blk.gen = d.gen
 	}
-	return true, d.apply(fam, blk, rest[valStart:valEnd], ts, now, b)
+	return true, d.apply(fam, ref, rest[valStart:valEnd], ts, now, b)
 }
 
-// apply stores one sample's value into the batch.
-func (d *Decoder) apply(fam family, blk *labelBlock, value, ts []byte, now int64, b *sample.Batch) error {
+// apply stores one sample's value into the batch; ref is the container its
+// label block names, nil if none.
+func (d *Decoder) apply(fam family, ref *containerRef, value, ts []byte, now int64, b *sample.Batch) error {
 	if fam == famOther {
 		// Only the syntax matters.
 		if _, err := parseFloat(value); err != nil {
@@ -187,13 +190,13 @@ func (d *Decoder) apply(fam family, blk *labelBlock, value, ts []byte, now int64
 		b.Node.Fields |= sample.HasSwap
 		return nil
 	}
-	if blk == nil || blk.container == nil || (fam == famContainerStart && v > math.MaxInt64) {
+	if ref == nil || (fam == famContainerStart && v > math.MaxInt64) {
 		// A container sample must name namespace, pod and container, and a
 		// start time must fit in int64 nanoseconds.
 		b.Skipped++
 		return nil
 	}
-	c := d.containerOf(blk.container, b)
+	c := d.containerOf(ref, b)
 	switch fam {
 	case famContainerCPU:
 		c.CPU, c.CPUTime = v, at
@@ -214,11 +217,8 @@ func (d *Decoder) containerOf(ref *containerRef, b *sample.Batch) *sample.Contai
 	if ref.gen != d.gen {
 		ref.gen = d.gen
 		ref.idx = int32(len(b.Containers))
-		b.Containers = append(b.Containers, sample.Container{
-			Namespace: ref.key.namespace,
-			Pod:       ref.key.pod,
-			Name:      ref.key.name,
-		})
+		namespace, pod, name := ref.names()
+		b.Containers = append(b.Containers, sample.Container{Namespace: namespace, Pod: pod, Name: name})
 	}
 	return &b.Containers[ref.idx]
 }

@@ -2,6 +2,7 @@ package scraper
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -239,4 +240,38 @@ func BenchmarkDecode(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkDecoderLiveHeap reports what decoders keep per container series
+// (heap after a collection ÷ containers): one decoder per node of 30 pods ×
+// 2 containers, 500 nodes, each after two decodes. The batch is pooled per
+// request in the server, so it is not counted.
+func BenchmarkDecoderLiveHeap(b *testing.B) {
+	const nodes = 500
+	payload := kubeletsim.AppendResourceMetrics(nil, testNode(30, 2, time.Unix(1795367948, 0)))
+	var batch sample.Batch
+	var perContainer float64
+	for b.Loop() {
+		before := liveHeap()
+		decoders := make([]*Decoder, nodes)
+		for i := range decoders {
+			decoders[i] = NewDecoder()
+			for range 2 {
+				if err := decoders[i].Decode(payload, 1, &batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		perContainer = float64(liveHeap()-before) / float64(nodes*30*2)
+		runtime.KeepAlive(decoders)
+	}
+	b.ReportMetric(perContainer, "B/container")
+}
+
+// liveHeap is the heap allocated after a collection.
+func liveHeap() uint64 {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
 }

@@ -1,5 +1,7 @@
 package scraper
 
+import "encoding/binary"
+
 // family is a metric family of the kubelet's /metrics/resource endpoint.
 type family uint8
 
@@ -45,43 +47,67 @@ func familyOf(name []byte) family {
 // container it names, so a known series costs one map lookup and no
 // allocation.
 
-type containerKey struct{ namespace, pod, name string }
-
+// containerRef is one container of the node's answers. Its namespace, pod
+// and name are held in one string, its key in Decoder.containers (see
+// containerKey), and sliced from it, so a container costs one small
+// allocation for its names.
 type containerRef struct {
-	key containerKey
+	key string
 	gen uint32 // decode generation in which idx is valid
 	idx int32  // index in Batch.Containers
 }
 
-type labelBlock struct {
-	container *containerRef // nil unless the block names a container
-	gen       uint32        // last decode that used it, for pruning
+func (r *containerRef) names() (namespace, pod, name string) {
+	nsLen, at := uvarint(r.key, 0)
+	podLen, at := uvarint(r.key, at)
+	podAt := at + nsLen
+	nameAt := podAt + podLen
+	return r.key[at:podAt], r.key[podAt:nameAt], r.key[nameAt:]
+}
+
+// containerKey spells namespace, pod and container as one string that no
+// other triple spells: the lengths of the first two lead, as uvarints.
+func containerKey(buf []byte, l parsedLabels) []byte {
+	buf = binary.AppendUvarint(buf[:0], uint64(len(l.namespace)))
+	buf = binary.AppendUvarint(buf, uint64(len(l.pod)))
+	buf = append(buf, l.namespace...)
+	buf = append(buf, l.pod...)
+	return append(buf, l.container...)
+}
+
+// uvarint reads the uvarint that containerKey wrote at s[at:] and returns
+// it with the index after it.
+func uvarint(s string, at int) (v, next int) {
+	var shift uint
+	for {
+		c := s[at]
+		at++
+		v |= int(c&0x7f) << shift
+		if c < 0x80 {
+			return v, at
+		}
+		shift += 7
+	}
 }
 
 func (d *Decoder) containerRefOf(l parsedLabels) *containerRef {
-	key := containerKey{string(l.namespace), string(l.pod), string(l.container)}
-	ref := d.containers[key]
+	d.keyBuf = containerKey(d.keyBuf, l)
+	ref := d.containers[string(d.keyBuf)]
 	if ref == nil {
+		key := string(d.keyBuf)
 		ref = &containerRef{key: key}
 		d.containers[key] = ref
 	}
 	return ref
 }
 
-// prune forgets blocks and containers not seen in the latest decode once they
-// outnumber the live ones, so pods that left the node do not pile up.
+// prune starts afresh once the blocks outnumber the live containers by far,
+// so pods that left the node do not pile up: the next answer is parsed in
+// full once, as the first was.
 func (d *Decoder) prune(live int) {
 	if len(d.blocks) <= 4*live+64 {
 		return
 	}
-	for k, blk := range d.blocks {
-		if blk.gen != d.gen {
-			delete(d.blocks, k)
-		}
-	}
-	for k, ref := range d.containers {
-		if ref.gen != d.gen {
-			delete(d.containers, k)
-		}
-	}
+	d.blocks = make(map[string]*containerRef, len(d.blocks)/4)
+	d.containers = make(map[string]*containerRef, live)
 }

@@ -27,7 +27,7 @@ func (d *Decoder) parseSample(line []byte, now int64, b *sample.Batch) error {
 		}
 		i = skipBlank(line, i)
 	}
-	var blk *labelBlock
+	var ref *containerRef
 	if i < len(line) && line[i] == '{' {
 		blockStart := i
 		var labels parsedLabels
@@ -37,14 +37,13 @@ func (d *Decoder) parseSample(line []byte, now int64, b *sample.Batch) error {
 			return err
 		}
 		key := line[blockStart:i]
-		if blk = d.blocks[string(key)]; blk == nil {
-			blk = &labelBlock{}
+		var known bool
+		if ref, known = d.blocks[string(key)]; !known {
 			if labels.namespace != nil && labels.pod != nil && labels.container != nil {
-				blk.container = d.containerRefOf(labels)
+				ref = d.containerRefOf(labels)
 			}
-			d.blocks[string(key)] = blk
+			d.blocks[string(key)] = ref
 		}
-		blk.gen = d.gen
 		i = skipBlank(line, i)
 	}
 	valStart := i
@@ -70,7 +69,7 @@ func (d *Decoder) parseSample(line []byte, now int64, b *sample.Batch) error {
 	if len(value) == 0 {
 		return errors.New("expected float as value, got \"\"")
 	}
-	return d.apply(familyOf(name), blk, value, ts, now, b)
+	return d.apply(familyOf(name), ref, value, ts, now, b)
 }
 
 // parsedLabels holds the unescaped values of the labels a container needs;
