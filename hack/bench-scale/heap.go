@@ -13,19 +13,20 @@ import (
 // heapCategory names the part of a server a heap allocation belongs to:
 // the first category one of whose frame patterns appears anywhere in the
 // allocation's stack. The patterns name this server's packages and
-// upstream's alike (both end in pkg/scraper, pkg/storage, pkg/api), so the
-// two servers' profiles break down the same way.
+// upstream's alike (github.com/kubemetrics/metrics-server/pkg/... and
+// sigs.k8s.io/metrics-server/pkg/...), so the two servers' profiles break
+// down the same way.
 type heapCategory struct {
 	name     string
 	patterns []string
 }
 
 var heapCategories = []heapCategory{
-	{"decoder (series caches)", []string{"/pkg/scraper.(*Decoder)", "/pkg/scraper/client/resource."}},
-	{"store", []string{"/pkg/storage."}},
-	{"scraper (answers, batches)", []string{"/pkg/scraper."}},
-	{"API (handlers, answers, serving connections)", []string{"/pkg/api", "k8s.io/apiserver/", "net/http.(*conn).serve", "net/http.(*http2serverConn)"}},
-	{"informers (nodes, pods)", []string{"k8s.io/client-go/tools/cache.", "/pkg/server.trim"}},
+	{"decoder (series caches)", []string{"metrics-server/pkg/scraper.(*Decoder)", "metrics-server/pkg/scraper/client/resource."}},
+	{"store", []string{"metrics-server/pkg/storage."}},
+	{"scraper (answers, batches)", []string{"metrics-server/pkg/scraper"}},
+	{"API (handlers, answers, serving connections)", []string{"metrics-server/pkg/api", "k8s.io/apiserver/", "net/http.(*conn).serve", "net/http.(*http2serverConn)"}},
+	{"informers (nodes, pods)", []string{"k8s.io/client-go/tools/cache.", "metrics-server/pkg/server.trim", "metrics-server/pkg/server.(*podTrimmer)"}},
 	{"client connections (kubelets, kube-apiserver)", []string{"net/http.(*Transport)", "net/http.(*persistConn)", "net/http.http2", "golang.org/x/net/http2.", "crypto/tls."}},
 }
 

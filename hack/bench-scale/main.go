@@ -65,6 +65,7 @@ func main() {
 	flag.StringVar(&b.report, "report", "", "markdown file whose scale table gets this run's row, e.g. docs/performance.md (empty, the default: print only)")
 	flag.StringVar(&b.compare, "compare", "", "another metrics-server binary (e.g. upstream's, built from its source outside this repository) measured the same way after this one, in the same cluster against the same fleet, started with upstream's manifest flags")
 	serverEnv := flag.String("server-env", "", "comma-separated KEY=value pairs added to the metrics server's environment (e.g. GOGC=50)")
+	serverArgs := flag.String("server-args", "", "comma-separated flags added to this metrics server's arguments (not the compared one's), e.g. --kubelet-keep-connections=false")
 	klog.InitFlags(nil)
 	flag.Parse()
 	if *serverEnv != "" {
@@ -75,6 +76,9 @@ func main() {
 	cfg.NodePrefix = "sim"
 	cfg.DeferMetricsServer = true
 	cfg.MetricsServerArgs = []string{"--metric-resolution=" + b.resolution.String()}
+	if *serverArgs != "" {
+		cfg.MetricsServerArgs = append(cfg.MetricsServerArgs, strings.Split(*serverArgs, ",")...)
+	}
 	if err := run(cfg, b); err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)
 		os.Exit(1)

@@ -3,6 +3,7 @@ package scraper
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -53,12 +54,24 @@ type ClientConfig struct {
 	// requests; longer than a resolution keeps one connection per kubelet
 	// across rounds.
 	IdleConnTimeout time.Duration
+	// CloseAfterRound closes every kubelet connection once a round is done
+	// (EndRound) instead of keeping it to the next: a kept connection holds
+	// its TLS record and HTTP/2 frame buffers, grown to the largest record,
+	// for the whole resolution. The next round resumes each kubelet's TLS
+	// session, which still costs a key exchange per kubelet.
+	CloseAfterRound bool
 }
+
+// sessionCacheSize bounds the TLS sessions kept for resumption when
+// connections are closed after each round: one per kubelet, up to this
+// many (each is a ticket and a reference to the kubelet's certificates).
+const sessionCacheSize = 16384
 
 // Client fetches /metrics/resource from kubelets.
 type Client struct {
-	cfg  ClientConfig
-	http *http.Client
+	cfg       ClientConfig
+	http      *http.Client
+	transport *http.Transport
 	// nodeNames, when set, verifies kubelet certificates; it learns each
 	// node's names from Fetch.
 	nodeNames *NodeNameVerifier
@@ -79,6 +92,9 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 			return nil, err
 		}
 	}
+	if cfg.CloseAfterRound && tlsConfig != nil {
+		tlsConfig.ClientSessionCache = tls.NewLRUClientSessionCache(sessionCacheSize)
+	}
 	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
 	transport := &http.Transport{
 		Proxy:               http.ProxyFromEnvironment,
@@ -91,7 +107,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		MaxIdleConnsPerHost: 1,
 		IdleConnTimeout:     cfg.IdleConnTimeout,
 	}
-	c := &Client{cfg: cfg}
+	c := &Client{cfg: cfg, transport: transport}
 	if cfg.VerifyNodeNames {
 		if tlsConfig == nil {
 			return nil, errors.New("kubelet TLS configuration: node names verified for kubelets reached without TLS")
@@ -105,6 +121,14 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	}
 	c.http = &http.Client{Transport: rt}
 	return c, nil
+}
+
+// EndRound is told by the scraper that a round is done: with
+// CloseAfterRound, the kubelet connections, all idle now, are closed.
+func (c *Client) EndRound() {
+	if c.cfg.CloseAfterRound {
+		c.transport.CloseIdleConnections()
+	}
 }
 
 // Error kinds, for logs and self-metrics.

@@ -171,6 +171,7 @@ func (s *Scraper) Scrape(ctx context.Context, stagger bool) (Result, error) {
 		}()
 	}
 	wg.Wait()
+	s.cfg.Client.EndRound()
 	return res, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/pem"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -349,5 +350,63 @@ func TestStagger(t *testing.T) {
 	}
 	if got := arrivals(); got != 16 {
 		t.Errorf("%d requests, want 16", got)
+	}
+}
+
+// TestConnectionsBetweenRounds: by default one connection per kubelet
+// serves every round; with CloseAfterRound each round opens its own, and
+// every one after the first resumes the TLS session.
+func TestConnectionsBetweenRounds(t *testing.T) {
+	payload := kubeletsim.AppendResourceMetrics(nil, &kubeletsim.NodeStats{Time: time.Unix(1_700_000_000, 0), CPUNanos: 1e9, MemoryBytes: 1 << 20})
+	for _, tc := range []struct {
+		name                 string
+		closeAfterRound      bool
+		connections, resumed int
+	}{
+		{"kept", false, 1, 0},
+		{"closed after each round", true, 3, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			connections, resumed := 0, 0
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				if r.TLS.DidResume {
+					resumed++
+				}
+				mu.Unlock()
+				_, _ = w.Write(payload)
+			}))
+			srv.Config.ConnState = func(_ net.Conn, state http.ConnState) {
+				if state == http.StateNew {
+					mu.Lock()
+					connections++
+					mu.Unlock()
+				}
+			}
+			srv.StartTLS()
+			defer srv.Close()
+			client, err := NewClient(ClientConfig{
+				Rest:   &rest.Config{TLSClientConfig: rest.TLSClientConfig{CAData: httptestCA}},
+				Scheme: "https", UseNodeStatusPort: true, AddressTypes: []corev1.NodeAddressType{corev1.NodeInternalIP},
+				MaxBodyBytes: 1 << 20, IdleConnTimeout: time.Minute, CloseAfterRound: tc.closeAfterRound,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			nodes := []*corev1.Node{kubeletAt(t, "n", srv.URL)}
+			s := New(Config{Client: client, Nodes: func() ([]*corev1.Node, error) { return nodes, nil },
+				Sink: &recordingSink{batches: map[string]int{}}, RequestTimeout: 5 * time.Second})
+			for range 3 {
+				if res, err := s.Scrape(context.Background(), false); err != nil || res.Failed != 0 {
+					t.Fatalf("round: %+v, %v", res, err)
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if connections != tc.connections || resumed != tc.resumed {
+				t.Errorf("%d connections, %d resumed; want %d and %d", connections, resumed, tc.connections, tc.resumed)
+			}
+		})
 	}
 }

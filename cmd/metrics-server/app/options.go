@@ -265,6 +265,7 @@ type KubeletClientOptions struct {
 	CompletelyInsecure    bool
 	MaxResponseBytes      int64
 	ScrapeConcurrency     int
+	KeepConnections       bool
 }
 
 // NewKubeletClientOptions returns upstream's defaults.
@@ -278,6 +279,7 @@ func NewKubeletClientOptions() *KubeletClientOptions {
 		RequestTimeout:    10 * time.Second,
 		MaxResponseBytes:  64 << 20,
 		ScrapeConcurrency: 256,
+		KeepConnections:   true,
 	}
 }
 
@@ -297,6 +299,7 @@ func (o *KubeletClientOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.CompletelyInsecure, "deprecated-kubelet-completely-insecure", o.CompletelyInsecure, "DEPRECATED: Do not use any encryption, authorization, or authentication when communicating with the Kubelet. This is rarely the right option, since it leaves kubelet communication completely insecure.  If you encounter auth errors, make sure you've enabled token webhook auth on the Kubelet, and if you're in a test cluster with self-signed Kubelet certificates, consider using kubelet-insecure-tls instead.")
 	fs.Int64Var(&o.MaxResponseBytes, "kubelet-max-response-bytes", o.MaxResponseBytes, "The largest answer, after decompression, read from a Kubelet; a larger one fails that node's scrape.")
 	fs.IntVar(&o.ScrapeConcurrency, "kubelet-scrape-concurrency", o.ScrapeConcurrency, "How many Kubelets are scraped at once.")
+	fs.BoolVar(&o.KeepConnections, "kubelet-keep-connections", o.KeepConnections, "Keep one connection per Kubelet open between scrapes. When false, connections are closed after each scrape round and the next round resumes their TLS sessions: less memory per node, one TLS key exchange per Kubelet and round.")
 }
 
 // Validate checks the kubelet flags.
@@ -345,6 +348,7 @@ func (o *KubeletClientOptions) clientConfig(base *rest.Config, resolution time.D
 		// Longer than a resolution: one connection per kubelet is kept
 		// across rounds.
 		IdleConnTimeout: 3 * resolution,
+		CloseAfterRound: !o.KeepConnections,
 	}
 	for _, t := range o.PreferredAddressTypes {
 		cfg.AddressTypes = append(cfg.AddressTypes, corev1.NodeAddressType(t))

@@ -1,11 +1,14 @@
 package app
 
 import (
+	"math"
 	"reflect"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/spf13/pflag"
 	"k8s.io/client-go/rest"
 )
@@ -110,5 +113,36 @@ func TestKubeletClientConfig(t *testing.T) {
 	o := parseArgs(t, []string{"--kubelet-extra-certificate-authority=/extra.pem", "--kubelet-verify-node-names"})
 	if cfg := o.Kubelet.clientConfig(base, time.Minute); cfg.ExtraCAFile != "/extra.pem" || !cfg.VerifyNodeNames {
 		t.Errorf("extra CA %q, verify node names %v", cfg.ExtraCAFile, cfg.VerifyNodeNames)
+	}
+}
+
+// TestSetMemoryLimit: the runtime's soft limit is 90% of the container's
+// limit; GOMEMLIMIT, when set, wins; no limit leaves none.
+func TestSetMemoryLimit(t *testing.T) {
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	const gib = 1 << 30
+	tests := []struct {
+		name       string
+		goMemLimit string
+		limitOf    memlimit.Provider
+		want       int64
+	}{
+		{"container limit", "", memlimit.Limit(gib), gib * 9 / 10},
+		{"no container limit", "", func() (uint64, error) { return 0, memlimit.ErrNoLimit }, math.MaxInt64},
+		{"GOMEMLIMIT set", "512MiB", memlimit.Limit(gib), 512 << 20},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("GOMEMLIMIT", tc.goMemLimit)
+			if tc.goMemLimit != "" {
+				debug.SetMemoryLimit(512 << 20) // as the runtime does at start from the variable
+			}
+			if got := setMemoryLimit(tc.limitOf); got != tc.want {
+				t.Errorf("setMemoryLimit = %d, want %d", got, tc.want)
+			}
+			if got := debug.SetMemoryLimit(-1); got != tc.want {
+				t.Errorf("runtime limit = %d, want %d", got, tc.want)
+			}
+		})
 	}
 }

@@ -4,14 +4,19 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
+	"math"
+	"os"
 
-	"github.com/kubemetrics/metrics-server/pkg/version"
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/spf13/cobra"
 	"k8s.io/apiserver/pkg/util/compatibility"
 	cliflag "k8s.io/component-base/cli/flag"
 	logsapi "k8s.io/component-base/logs/api/v1"
 	"k8s.io/component-base/term"
 	"k8s.io/klog/v2"
+
+	"github.com/kubemetrics/metrics-server/pkg/version"
 )
 
 // NewCommand returns the metrics-server command.
@@ -65,6 +70,7 @@ func printHelp(w io.Writer, c *cobra.Command, fss cliflag.NamedFlagSets, cols in
 }
 
 func run(ctx context.Context, o *Options) error {
+	setMemoryLimit(memlimit.FromCgroup)
 	cfg, err := o.Config()
 	if err != nil {
 		return err
@@ -75,4 +81,28 @@ func run(ctx context.Context, o *Options) error {
 	}
 	klog.InfoS("Starting metrics-server", "version", version.Get().GitVersion, "resolution", o.MetricResolution)
 	return s.Run(ctx)
+}
+
+// memoryLimitRatio is the share of the container's memory limit given to
+// the Go runtime as its soft limit; the rest is for what the runtime does
+// not count (the binary, thread stacks outside the heap).
+const memoryLimitRatio = 0.9
+
+// setMemoryLimit gives the Go runtime a soft memory limit of
+// memoryLimitRatio × the container's memory limit, as read by limitOf
+// (the cgroup's), unless GOMEMLIMIT or AUTOMEMLIMIT is set: near the limit
+// the collector works harder rather than letting the process be OOM-killed.
+// Without a limit nothing changes. It returns the limit now in force.
+func setMemoryLimit(limitOf memlimit.Provider) int64 {
+	limit, err := memlimit.Set(memlimit.WithProvider(limitOf), memlimit.WithRatio(memoryLimitRatio),
+		memlimit.WithLogger(slog.New(slog.DiscardHandler)))
+	switch {
+	case err != nil:
+		klog.V(2).InfoS("No container memory limit read; the Go runtime has no soft memory limit", "err", err)
+	case limit == math.MaxInt64:
+		klog.V(2).InfoS("No container memory limit; the Go runtime has no soft memory limit")
+	default:
+		klog.InfoS("Go runtime soft memory limit set", "bytes", limit, "GOMEMLIMIT", os.Getenv("GOMEMLIMIT"))
+	}
+	return limit
 }
