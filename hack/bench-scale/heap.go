@@ -124,3 +124,23 @@ func (h heapShares) breakdown(containers, pods, nodes int) string {
 	fmt.Fprintf(&b, "| total (sampled profile) | %.1f | |\n", total/(1<<20))
 	return b.String()
 }
+
+// printBreakdown prints the breakdown of a kept heap profile.
+func printBreakdown(file string, b benchConfig) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	p, err := profile.Parse(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	shares, err := categorize(p)
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	pods := b.nodes * b.podsPerNode
+	fmt.Print(shares.breakdown(pods*b.containers, pods, b.nodes))
+	return nil
+}

@@ -66,8 +66,16 @@ func main() {
 	flag.StringVar(&b.compare, "compare", "", "another metrics-server binary (e.g. upstream's, built from its source outside this repository) measured the same way after this one, in the same cluster against the same fleet, started with upstream's manifest flags")
 	serverEnv := flag.String("server-env", "", "comma-separated KEY=value pairs added to the metrics server's environment (e.g. GOGC=50)")
 	serverArgs := flag.String("server-args", "", "comma-separated flags added to this metrics server's arguments (not the compared one's), e.g. --kubelet-keep-connections=false")
+	breakdown := flag.String("breakdown", "", "print the heap breakdown of a heap profile a run kept (e.g. _output/bench-scale/heap.pb.gz) for --nodes, --pods-per-node and --containers, and exit")
 	klog.InitFlags(nil)
 	flag.Parse()
+	if *breakdown != "" {
+		if err := printBreakdown(*breakdown, b); err != nil {
+			fmt.Fprintln(os.Stderr, "Error:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *serverEnv != "" {
 		cfg.MetricsServerEnv = strings.Split(*serverEnv, ",")
 	}

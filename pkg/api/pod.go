@@ -11,18 +11,19 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/rest"
-	"k8s.io/client-go/metadata/metadatalister"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/metrics/pkg/apis/metrics"
 
 	"github.com/kubemetrics/metrics-server/pkg/api/convert"
 	"github.com/kubemetrics/metrics-server/pkg/api/podlist"
+	"github.com/kubemetrics/metrics-server/pkg/podindex"
 	"github.com/kubemetrics/metrics-server/pkg/storage"
 )
 
 // PodStorage serves PodMetrics.
 type PodStorage struct {
 	store Store
-	pods  metadatalister.Lister
+	pods  cache.Indexer
 	list  *podlist.Lister
 	clock Clock
 }
@@ -37,8 +38,8 @@ var (
 	_ rest.SingularNameProvider = &PodStorage{}
 )
 
-// NewPodStorage serves the Running pods that pods (a metadata-only
-// informer) holds and that have metrics in store. Its lists are answered
+// NewPodStorage serves the Running pods that pods (the informer of
+// podindex.Pods) holds and that have metrics in store. Its lists are answered
 // by a podlist.Lister, which watches pods for the changes that make its
 // caches stale.
 func NewPodStorage(store Store, pods podlist.Informer, clock Clock) (*PodStorage, error) {
@@ -48,7 +49,7 @@ func NewPodStorage(store Store, pods podlist.Informer, clock Clock) (*PodStorage
 	}
 	return &PodStorage{
 		store: store,
-		pods:  metadatalister.New(pods.GetIndexer(), corev1.SchemeGroupVersion.WithResource("pods")),
+		pods:  pods.GetIndexer(),
 		list:  list,
 		clock: clock,
 	}, nil
@@ -88,12 +89,12 @@ func (s *PodStorage) List(ctx context.Context, options *metainternalversion.List
 // Get returns one pod's metrics.
 func (s *PodStorage) Get(ctx context.Context, name string, opts *metav1.GetOptions) (runtime.Object, error) {
 	ns := genericapirequest.NamespaceValue(ctx)
-	pod, err := s.pods.Namespace(ns).Get(name)
-	if errors.IsNotFound(err) {
-		return nil, errors.NewNotFound(corev1.Resource("pods"), name)
-	}
+	pod, err := podindex.Get(s.pods, ns, name)
 	if err != nil {
 		return nil, errors.NewInternalError(fmt.Errorf("failed reading pod %s/%s: %w", ns, name, err))
+	}
+	if pod == nil {
+		return nil, errors.NewNotFound(corev1.Resource("pods"), name)
 	}
 	u, ok := s.store.Pod(storage.PodKey{Namespace: ns, Name: name}, nil)
 	if !ok {

@@ -3,10 +3,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"hash/maphash"
-	"maps"
-	"sync"
-	"unique"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,13 +14,14 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/kubemetrics/metrics-server/pkg/podindex"
 	"github.com/kubemetrics/metrics-server/pkg/scraper"
 )
 
 var podsResource = corev1.SchemeGroupVersion.WithResource("pods")
 
 // clusterInformers watch the nodes and the Running pods' metadata, trimmed
-// to what the scraper and the API read.
+// to what the scraper and the API read (the pods to a podindex.Pod).
 type clusterInformers struct {
 	nodeFactory informers.SharedInformerFactory
 	podFactory  metadatainformer.SharedInformerFactory
@@ -50,9 +47,8 @@ func newInformers(restConfig *rest.Config) (*clusterInformers, error) {
 	}
 	inf.nodes = inf.nodeFactory.Core().V1().Nodes()
 	inf.pods = inf.podFactory.ForResource(podsResource)
-	trimmer := newPodTrimmer()
-	trimmer.live = func() int { return len(inf.pods.Informer().GetStore().ListKeys()) }
-	if err := inf.pods.Informer().SetTransform(trimmer.trim); err != nil {
+	trimmer := podindex.NewTrimmer(func() int { return len(inf.pods.Informer().GetStore().ListKeys()) })
+	if err := inf.pods.Informer().SetTransform(trimmer.Trim); err != nil {
 		return nil, fmt.Errorf("setting the pod transform: %w", err)
 	}
 	return inf, nil
@@ -103,79 +99,4 @@ func trimNode(obj any) (any, error) {
 		}
 	}
 	return trimmed, nil
-}
-
-// podTrimmer keeps the name, namespace and labels of a pod's metadata, and
-// its resource version for the informer; the rest is dropped. Pods of one
-// owner usually carry the same labels, so equal label sets share one map,
-// and namespaces are interned.
-type podTrimmer struct {
-	mu   sync.Mutex
-	seed maphash.Seed
-	// labelSets holds one map per label set, by its hash; a set whose hash
-	// is taken by another set is not shared.
-	labelSets map[uint64]map[string]string
-	// live counts the pods the informer holds. Once labelSets holds more
-	// sets than twice that, it starts afresh, so the sets of pods that are
-	// gone do not pile up; it is counted when labelSets has doubled since.
-	live      func() int
-	nextCheck int
-}
-
-func newPodTrimmer() *podTrimmer {
-	return &podTrimmer{seed: maphash.MakeSeed(), labelSets: map[uint64]map[string]string{}, nextCheck: minLabelSetsChecked}
-}
-
-const minLabelSetsChecked = 1024
-
-// trim is the pod informer's transform.
-func (t *podTrimmer) trim(obj any) (any, error) {
-	pod, ok := obj.(*metav1.PartialObjectMetadata)
-	if !ok {
-		return obj, nil
-	}
-	return &metav1.PartialObjectMetadata{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:              pod.Name,
-			Namespace:         unique.Make(pod.Namespace).Value(),
-			ResourceVersion:   pod.ResourceVersion,
-			Labels:            t.shared(pod.Labels),
-			CreationTimestamp: pod.CreationTimestamp,
-		},
-	}, nil
-}
-
-// shared returns the map kept for the label set of labels, or keeps labels
-// as that map.
-func (t *podTrimmer) shared(labels map[string]string) map[string]string {
-	if len(labels) == 0 {
-		return labels
-	}
-	// The sum of the pairs' hashes does not depend on the map's order.
-	var h maphash.Hash
-	h.SetSeed(t.seed)
-	var sum uint64
-	for k, v := range labels {
-		h.Reset()
-		h.WriteString(k)
-		h.WriteByte(0)
-		h.WriteString(v)
-		sum += h.Sum64()
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if kept, ok := t.labelSets[sum]; ok {
-		if maps.Equal(kept, labels) {
-			return kept
-		}
-		return labels
-	}
-	if len(t.labelSets) >= t.nextCheck && t.live != nil {
-		if len(t.labelSets) > 2*t.live() {
-			t.labelSets = map[uint64]map[string]string{}
-		}
-		t.nextCheck = max(2*len(t.labelSets), minLabelSetsChecked)
-	}
-	t.labelSets[sum] = labels
-	return labels
 }

@@ -1,11 +1,6 @@
 package server
 
 import (
-	"fmt"
-	"maps"
-	"reflect"
-	"runtime"
-	"strconv"
 	"testing"
 	"time"
 
@@ -13,7 +8,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/tools/cache"
 
 	"github.com/kubemetrics/metrics-server/pkg/scraper"
 )
@@ -65,76 +59,6 @@ func TestTrimNode(t *testing.T) {
 	checkTransform(t, "trimNode", trimNode, tests)
 }
 
-// TestTrimPod: the pod informer keeps name, namespace, labels, creation
-// and the resource version.
-func TestTrimPod(t *testing.T) {
-	created := metav1.NewTime(time.Unix(1_700_000_000, 0))
-	full := &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "meta.k8s.io/v1", Kind: "PartialObjectMetadata"}, ObjectMeta: metav1.ObjectMeta{
-		Name: "p", Namespace: "ns", UID: types.UID("uid-p"), ResourceVersion: "9", Labels: map[string]string{"app": "web"},
-		CreationTimestamp: created, Annotations: map[string]string{"big": "annotation"},
-		OwnerReferences: []metav1.OwnerReference{{Kind: "ReplicaSet", Name: "web-1"}},
-		ManagedFields:   []metav1.ManagedFieldsEntry{{Manager: "kubelet"}},
-	}}
-	tests := []transformCase{
-		{"pod metadata keeps what is read", full, &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{
-			Name: "p", Namespace: "ns", ResourceVersion: "9", Labels: map[string]string{"app": "web"},
-			CreationTimestamp: created,
-		}}},
-		{"a pod without labels", &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: "q", Namespace: "ns"}},
-			&metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: "q", Namespace: "ns"}}},
-		{"anything else passes through", "tombstone", "tombstone"},
-	}
-	checkTransform(t, "trimPod", newPodTrimmer().trim, tests)
-}
-
-// TestPodLabelSets: pods with equal labels share one map, in any order of
-// insertion; other label sets keep their own; the sets start afresh once
-// they outnumber twice the live pods.
-func TestPodLabelSets(t *testing.T) {
-	trim := newPodTrimmer()
-	live := 0
-	trim.live = func() int { return live }
-	labelsOf := func(name string, labels map[string]string) map[string]string {
-		obj, err := trim.trim(&metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", Labels: labels}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return obj.(*metav1.PartialObjectMetadata).Labels
-	}
-	same := func(a, b map[string]string) bool {
-		return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
-	}
-
-	a := labelsOf("a", map[string]string{"app": "web", "pod-template-hash": "1"})
-	b := labelsOf("b", map[string]string{"pod-template-hash": "1", "app": "web"})
-	c := labelsOf("c", map[string]string{"app": "web", "pod-template-hash": "2"})
-	d := labelsOf("d", map[string]string{"app": "web"})
-	if !same(a, b) {
-		t.Error("equal label sets do not share a map")
-	}
-	if same(a, c) || same(a, d) || !maps.Equal(c, map[string]string{"app": "web", "pod-template-hash": "2"}) {
-		t.Errorf("different label sets share a map or lose labels: %v %v %v", a, c, d)
-	}
-
-	// Many pods come and go; the informer holds only a few.
-	live = 10
-	for i := range 3 * minLabelSetsChecked {
-		labelsOf(fmt.Sprint("job-", i), map[string]string{"job": fmt.Sprint(i)})
-	}
-	if n := len(trim.labelSets); n > minLabelSetsChecked+1 {
-		t.Errorf("%d label sets kept for %d live pods", n, live)
-	}
-	// While all pods live, no set is forgotten.
-	live = 1 << 20
-	for i := range 3 * minLabelSetsChecked {
-		labelsOf(fmt.Sprint("web-", i), map[string]string{"web": fmt.Sprint(i)})
-	}
-	first := labelsOf("again", map[string]string{"web": "0"})
-	if n := len(trim.labelSets); n < 3*minLabelSetsChecked || !same(first, labelsOf("again2", map[string]string{"web": "0"})) {
-		t.Errorf("%d label sets kept for %d live pods", n, live)
-	}
-}
-
 // transformCase is an informer transform's input and the object it must
 // give.
 type transformCase struct {
@@ -155,51 +79,4 @@ func checkTransform(t *testing.T, name string, transform func(any) (any, error),
 			}
 		})
 	}
-}
-
-// BenchmarkPodIndexLiveHeap reports what the pod informer's index keeps per
-// Running pod (heap after a collection ÷ pods): 15,000 pods in 100
-// namespaces, labelled as a Deployment's pods are (an app and a template
-// hash, 10 Deployments a namespace), each decoded on its own as from the
-// watch, then trimmed and indexed by namespace as the informer does.
-func BenchmarkPodIndexLiveHeap(b *testing.B) {
-	const pods = 15000
-	var perPod float64
-	for b.Loop() {
-		trim := newPodTrimmer()
-		before := liveHeap()
-		index := cache.NewIndexer(cache.DeletionHandlingMetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
-		trim.live = func() int { return len(index.ListKeys()) }
-		for i := range pods {
-			app := fmt.Sprintf("app-%d", i%10)
-			decoded := &metav1.PartialObjectMetadata{
-				TypeMeta: metav1.TypeMeta{APIVersion: "meta.k8s.io/v1", Kind: "PartialObjectMetadata"},
-				ObjectMeta: metav1.ObjectMeta{
-					Name: fmt.Sprintf("%s-7d9f8c6b5-%05d", app, i), Namespace: fmt.Sprintf("team-%02d", i%100),
-					UID: types.UID(fmt.Sprintf("8c1a2f4e-0b3d-4c5e-9f60-%012d", i)), ResourceVersion: strconv.Itoa(100000 + i),
-					Labels:            map[string]string{"app": app, "pod-template-hash": "7d9f8c6b5"},
-					CreationTimestamp: metav1.NewTime(time.Unix(1_700_000_000, 0)),
-				},
-			}
-			obj, err := trim.trim(decoded)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := index.Add(obj); err != nil {
-				b.Fatal(err)
-			}
-		}
-		perPod = float64(liveHeap()-before) / pods
-		runtime.KeepAlive(index)
-		runtime.KeepAlive(trim)
-	}
-	b.ReportMetric(perPod, "B/pod")
-}
-
-// liveHeap is the heap allocated after a collection.
-func liveHeap() uint64 {
-	var m runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
 }

@@ -26,10 +26,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/metadata/metadatalister"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/kubemetrics/metrics-server/pkg/podindex"
 	"github.com/kubemetrics/metrics-server/pkg/storage"
 )
 
@@ -40,19 +39,17 @@ type Store interface {
 	Version() uint64
 }
 
-// Informer is the metadata-only informer of Running pods (a
+// Informer is the informer of Running pods, holding podindex.Pods (a
 // cache.SharedIndexInformer).
 type Informer interface {
 	GetIndexer() cache.Indexer
 	AddEventHandler(handler cache.ResourceEventHandler) (cache.ResourceEventHandlerRegistration, error)
 }
 
-var podsResource = schema.GroupVersionResource{Version: "v1", Resource: "pods"}
-
 // Lister selects the pods of a list and answers with them.
 type Lister struct {
 	store   Store
-	pods    metadatalister.Lister
+	pods    cache.Indexer
 	formats map[runtime.Identifier]format
 
 	mu sync.Mutex
@@ -62,7 +59,7 @@ type Lister struct {
 	// until the pods change (podsGen counts the changes): a scrape changes
 	// the usage but rarely the pods, and listing and sorting 30,000 pods
 	// costs as much as looking up their usage.
-	sortedPods []*metav1.PartialObjectMetadata
+	sortedPods []*podindex.Pod
 	podsGen    uint64
 }
 
@@ -81,7 +78,7 @@ type sharedSelection struct {
 func New(store Store, informer Informer, codecs runtime.NegotiatedSerializer) (*Lister, error) {
 	l := &Lister{
 		store:   store,
-		pods:    metadatalister.New(informer.GetIndexer(), podsResource),
+		pods:    informer.GetIndexer(),
 		formats: formatsOf(codecs),
 	}
 	// The sorted pods hold the Running pods and their labels; only
@@ -90,8 +87,8 @@ func New(store Store, informer Informer, codecs runtime.NegotiatedSerializer) (*
 		AddFunc:    func(any) { l.podsChanged() },
 		DeleteFunc: func(any) { l.podsChanged() },
 		UpdateFunc: func(old, cur any) {
-			o, ok1 := old.(*metav1.PartialObjectMetadata)
-			n, ok2 := cur.(*metav1.PartialObjectMetadata)
+			o, ok1 := old.(*podindex.Pod)
+			n, ok2 := cur.(*podindex.Pod)
 			if !ok1 || !ok2 || !maps.Equal(o.Labels, n.Labels) {
 				l.podsChanged()
 			}
@@ -129,7 +126,7 @@ func (l *Lister) List(ns string, sel labels.Selector, match Match, created metav
 	return &Answer{selection: s, created: created, formats: l.formats}, nil
 }
 
-func (l *Lister) selectPods(pods []*metav1.PartialObjectMetadata, match Match) *selection {
+func (l *Lister) selectPods(pods []*podindex.Pod, match Match) *selection {
 	s := &selection{items: make([]Item, 0, len(pods))}
 	// The containers of all pods share few arrays, filled in place by the
 	// store.
@@ -152,15 +149,9 @@ func (l *Lister) selectPods(pods []*metav1.PartialObjectMetadata, match Match) *
 
 // listPods returns the Running pods of ns (all if empty) that match sel,
 // sorted by namespace and name. The slice is shared: callers only read it.
-func (l *Lister) listPods(ns string, sel labels.Selector) ([]*metav1.PartialObjectMetadata, error) {
+func (l *Lister) listPods(ns string, sel labels.Selector) ([]*podindex.Pod, error) {
 	if ns != "" || !sel.Empty() {
-		var pods []*metav1.PartialObjectMetadata
-		var err error
-		if ns != "" {
-			pods, err = l.pods.Namespace(ns).List(sel)
-		} else {
-			pods, err = l.pods.List(sel)
-		}
+		pods, err := podindex.List(l.pods, ns, sel)
 		sortPods(pods)
 		return pods, err
 	}
@@ -170,7 +161,7 @@ func (l *Lister) listPods(ns string, sel labels.Selector) ([]*metav1.PartialObje
 	if pods != nil {
 		return pods, nil
 	}
-	pods, err := l.pods.List(sel)
+	pods, err := podindex.List(l.pods, "", sel)
 	if err != nil {
 		return nil, err
 	}
@@ -214,10 +205,10 @@ func (l *Lister) podsChanged() {
 // sortPods orders pods by namespace and name. It sorts a slice of the keys
 // rather than the pointers: comparing through 30,000 pointers to scattered
 // objects costs more in cache misses than the sort itself.
-func sortPods(pods []*metav1.PartialObjectMetadata) {
+func sortPods(pods []*podindex.Pod) {
 	type entry struct {
 		namespace, name string
-		pod             *metav1.PartialObjectMetadata
+		pod             *podindex.Pod
 	}
 	keys := make([]entry, len(pods))
 	for i, p := range pods {

@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	clocktesting "k8s.io/utils/clock/testing"
 
+	"github.com/kubemetrics/metrics-server/pkg/podindex"
 	"github.com/kubemetrics/metrics-server/pkg/sample"
 	"github.com/kubemetrics/metrics-server/pkg/storage"
 )
@@ -74,9 +75,9 @@ func New(tb testing.TB, nodes, podsPerNode int, containerNames ...string) *Clust
 	return c
 }
 
-// Pod is a Running pod as the metadata informer holds it.
-func Pod(namespace, name string, labels map[string]string) *metav1.PartialObjectMetadata {
-	return &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: labels}}
+// Pod is a Running pod as the pod informer holds it.
+func Pod(namespace, name string, labels map[string]string) *podindex.Pod {
+	return &podindex.Pod{Namespace: namespace, Name: name, Labels: labels}
 }
 
 // Pods stands in for the pod informer: an indexer, and the handlers
@@ -99,7 +100,7 @@ func (p *Pods) AddEventHandler(h cache.ResourceEventHandler) (cache.ResourceEven
 }
 
 // Add adds or replaces a pod and tells the handlers.
-func (p *Pods) Add(tb testing.TB, pod *metav1.PartialObjectMetadata) {
+func (p *Pods) Add(tb testing.TB, pod *podindex.Pod) {
 	tb.Helper()
 	old, exists, err := p.indexer.Get(pod)
 	if err == nil {

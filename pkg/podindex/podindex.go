@@ -1,0 +1,144 @@
+// Package podindex is the compact index of Running pods that the API
+// serves PodMetrics for: the pod informer's transform (Trimmer) turns each
+// pod's metadata into a Pod that keeps only what the API reads, and the
+// lookups here read the informer's indexer of them.
+package podindex
+
+import (
+	"fmt"
+	"hash/maphash"
+	"maps"
+	"sync"
+	"unique"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/tools/cache"
+)
+
+// Pod is a Running pod as the index keeps it.
+type Pod struct {
+	Namespace, Name string
+	// Labels may be shared with other pods: read only.
+	Labels map[string]string
+	// ResourceVersion lets the informer tell an update from a resync.
+	ResourceVersion string
+}
+
+// GetObjectMeta gives client-go (meta.Accessor: keys, the namespace index,
+// resync detection) a read-only view of the pod's metadata.
+func (p *Pod) GetObjectMeta() metav1.Object {
+	return &metav1.ObjectMeta{Namespace: p.Namespace, Name: p.Name, Labels: p.Labels, ResourceVersion: p.ResourceVersion}
+}
+
+// Trimmer is the pod informer's transform. Pods of one owner usually carry
+// the same labels, so equal label sets share one map, and namespaces are
+// interned.
+type Trimmer struct {
+	mu   sync.Mutex
+	seed maphash.Seed
+	// labelSets holds one map per label set, by its hash; a set whose hash
+	// is taken by another set is not shared.
+	labelSets map[uint64]map[string]string
+	// live counts the pods the informer holds. Once labelSets holds more
+	// sets than twice that, it starts afresh, so the sets of pods that are
+	// gone do not pile up; it is counted when labelSets has doubled since.
+	live      func() int
+	nextCheck int
+}
+
+// NewTrimmer returns a transform for an informer whose pod count live
+// tells.
+func NewTrimmer(live func() int) *Trimmer {
+	return &Trimmer{seed: maphash.MakeSeed(), labelSets: map[uint64]map[string]string{}, live: live, nextCheck: minLabelSetsChecked}
+}
+
+const minLabelSetsChecked = 1024
+
+// Trim turns a pod's metadata into a Pod; anything else (a deletion
+// tombstone) passes through.
+func (t *Trimmer) Trim(obj any) (any, error) {
+	pod, ok := obj.(*metav1.PartialObjectMetadata)
+	if !ok {
+		return obj, nil
+	}
+	return &Pod{
+		Namespace:       unique.Make(pod.Namespace).Value(),
+		Name:            pod.Name,
+		Labels:          t.shared(pod.Labels),
+		ResourceVersion: pod.ResourceVersion,
+	}, nil
+}
+
+// shared returns the map kept for the label set of labels, or keeps labels
+// as that map.
+func (t *Trimmer) shared(labels map[string]string) map[string]string {
+	if len(labels) == 0 {
+		return nil
+	}
+	// The sum of the pairs' hashes does not depend on the map's order.
+	var h maphash.Hash
+	h.SetSeed(t.seed)
+	var sum uint64
+	for k, v := range labels {
+		h.Reset()
+		h.WriteString(k)
+		h.WriteByte(0)
+		h.WriteString(v)
+		sum += h.Sum64()
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if kept, ok := t.labelSets[sum]; ok {
+		if maps.Equal(kept, labels) {
+			return kept
+		}
+		return labels
+	}
+	if len(t.labelSets) >= t.nextCheck {
+		if len(t.labelSets) > 2*t.live() {
+			t.labelSets = map[uint64]map[string]string{}
+		}
+		t.nextCheck = max(2*len(t.labelSets), minLabelSetsChecked)
+	}
+	t.labelSets[sum] = labels
+	return labels
+}
+
+// List returns the pods of indexer in namespace ns (all if empty) that sel
+// selects.
+func List(indexer cache.Indexer, ns string, sel labels.Selector) ([]*Pod, error) {
+	var objs []any
+	if ns == "" {
+		objs = indexer.List()
+	} else {
+		var err error
+		if objs, err = indexer.ByIndex(cache.NamespaceIndex, ns); err != nil {
+			return nil, err
+		}
+	}
+	pods := make([]*Pod, 0, len(objs))
+	for _, o := range objs {
+		p, ok := o.(*Pod)
+		if !ok {
+			return nil, fmt.Errorf("the pod index holds a %T", o)
+		}
+		if sel.Empty() || sel.Matches(labels.Set(p.Labels)) {
+			pods = append(pods, p)
+		}
+	}
+	return pods, nil
+}
+
+// Get returns the pod ns/name of indexer, nil if there is none.
+func Get(indexer cache.Indexer, ns, name string) (*Pod, error) {
+	o, ok, err := indexer.GetByKey(ns + "/" + name)
+	if err != nil || !ok {
+		return nil, err
+	}
+	p, ok := o.(*Pod)
+	if !ok {
+		return nil, fmt.Errorf("the pod index holds a %T", o)
+	}
+	return p, nil
+}
