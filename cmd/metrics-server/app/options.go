@@ -23,6 +23,7 @@ import (
 	cliflag "k8s.io/component-base/cli/flag"
 	"k8s.io/component-base/logs"
 	logsapi "k8s.io/component-base/logs/api/v1"
+
 	// Registers --logging-format=json, as upstream does.
 	_ "k8s.io/component-base/logs/json/register"
 	netutils "k8s.io/utils/net"

@@ -2,6 +2,7 @@ package app
 
 import (
 	"math"
+	"os"
 	"reflect"
 	"runtime/debug"
 	"strings"
@@ -144,5 +145,20 @@ func TestSetMemoryLimit(t *testing.T) {
 				t.Errorf("runtime limit = %d, want %d", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestSetGCPercent: the collector's pace is 50 unless GOGC says otherwise.
+func TestSetGCPercent(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	t.Setenv("GOGC", "") // registered for restoring; unset below
+	os.Unsetenv("GOGC")
+	if got := setGCPercent(); got != 50 || debug.SetGCPercent(100) != 50 {
+		t.Errorf("without GOGC: pace %d, want 50", got)
+	}
+	t.Setenv("GOGC", "200")
+	debug.SetGCPercent(200) // as the runtime does at start from the variable
+	if got := setGCPercent(); got != 200 || debug.SetGCPercent(200) != 200 {
+		t.Errorf("with GOGC=200: pace %d, want 200", got)
 	}
 }
