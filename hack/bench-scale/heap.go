@@ -26,7 +26,9 @@ var heapCategories = []heapCategory{
 	{"store", []string{"metrics-server/pkg/storage."}},
 	{"scraper (answers, batches)", []string{"metrics-server/pkg/scraper"}},
 	{"API (handlers, answers, serving connections)", []string{"metrics-server/pkg/api", "k8s.io/apiserver/", "net/http.(*conn).serve", "net/http.(*http2serverConn)"}},
-	{"informers (nodes, pods)", []string{"k8s.io/client-go/tools/cache.", "metrics-server/pkg/server.trim", "metrics-server/pkg/server.(*podTrimmer)"}},
+	// Watch events are decoded in the watcher's goroutine, outside the
+	// informer's frames.
+	{"informers (nodes, pods)", []string{"k8s.io/client-go/tools/cache.", "k8s.io/apimachinery/pkg/watch.(*StreamWatcher)", "metrics-server/pkg/server.trim", "metrics-server/pkg/server.(*podTrimmer)"}},
 	{"client connections (kubelets, kube-apiserver)", []string{"net/http.(*Transport)", "net/http.(*persistConn)", "net/http.http2", "golang.org/x/net/http2.", "crypto/tls."}},
 }
 
