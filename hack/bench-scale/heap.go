@@ -29,7 +29,7 @@ var heapCategories = []heapCategory{
 	// Watch events are decoded in the watcher's goroutine, outside the
 	// informer's frames.
 	{"informers (nodes, pods)", []string{"k8s.io/client-go/tools/cache.", "k8s.io/apimachinery/pkg/watch.(*StreamWatcher)", "metrics-server/pkg/server.trim", "metrics-server/pkg/server.(*podTrimmer)"}},
-	{"client connections (kubelets, kube-apiserver)", []string{"net/http.(*Transport)", "net/http.(*persistConn)", "net/http.http2", "golang.org/x/net/http2.", "crypto/tls."}},
+	{"client connections (kubelets, kube-apiserver)", []string{"net/http.(*Transport)", "net/http.(*persistConn)", "net/http.(*http2", "net/http.http2", "golang.org/x/net/http2.", "crypto/tls."}},
 }
 
 const otherCategory = "other"

@@ -21,7 +21,8 @@ type Pod struct {
 	Namespace, Name string
 	// Labels may be shared with other pods: read only.
 	Labels map[string]string
-	// ResourceVersion lets the informer tell an update from a resync.
+	// ResourceVersion is kept for the informer, which compares it (an
+	// update with the same version counts as a resync) and tracks it.
 	ResourceVersion string
 }
 

@@ -1,6 +1,7 @@
 package podindex
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"reflect"
@@ -12,7 +13,9 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	apiruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -199,4 +202,74 @@ func liveHeap() uint64 {
 	runtime.GC()
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
+}
+
+// TestInformer runs a real shared informer with Trim as its transform, fed
+// by a stand-in watch: Pods are keyed and indexed by namespace, a relabel
+// (a new resource version) reaches the handlers as an update, and a
+// deletion removes the pod.
+func TestInformer(t *testing.T) {
+	w := watch.NewFake()
+	lw := &cache.ListWatch{
+		ListFunc: func(metav1.ListOptions) (apiruntime.Object, error) {
+			return &metav1.PartialObjectMetadataList{ListMeta: metav1.ListMeta{ResourceVersion: "1"}}, nil
+		},
+		WatchFunc: func(o metav1.ListOptions) (watch.Interface, error) {
+			if o.SendInitialEvents != nil && *o.SendInitialEvents {
+				// A streaming list: no pods, then the bookmark that ends it.
+				go w.Action(watch.Bookmark, &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{ResourceVersion: "1",
+					Annotations: map[string]string{metav1.InitialEventsAnnotationKey: "true"}}})
+			}
+			return w, nil
+		},
+	}
+	informer := cache.NewSharedIndexInformer(lw, &metav1.PartialObjectMetadata{}, 0,
+		cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	if err := informer.SetTransform(NewTrimmer(func() int { return len(informer.GetStore().ListKeys()) }).Trim); err != nil {
+		t.Fatal(err)
+	}
+	events := make(chan string, 10)
+	if _, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { events <- "add " + o.(*Pod).Name },
+		UpdateFunc: func(_, o any) { events <- "update " + o.(*Pod).Name + " " + o.(*Pod).Labels["app"] },
+		DeleteFunc: func(o any) { events <- "delete " + o.(*Pod).Name },
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go informer.Run(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), informer.HasSynced) {
+		t.Fatal("not synced")
+	}
+	pod := func(rv, app string) *metav1.PartialObjectMetadata {
+		return &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "web", ResourceVersion: rv,
+			UID: "u", Labels: map[string]string{"app": app}}}
+	}
+	next := func() string {
+		select {
+		case e := <-events:
+			return e
+		case <-time.After(10 * time.Second):
+			return "nothing"
+		}
+	}
+	w.Add(pod("2", "a"))
+	if e := next(); e != "add web" {
+		t.Fatalf("event %q, want add web", e)
+	}
+	w.Modify(pod("3", "b"))
+	if e := next(); e != "update web b" {
+		t.Fatalf("event %q, want update web b", e)
+	}
+	if pods, err := List(informer.GetIndexer(), "ns", labels.SelectorFromSet(labels.Set{"app": "b"})); err != nil || len(pods) != 1 {
+		t.Errorf("List(ns, app=b) = %v, %v", pods, err)
+	}
+	w.Delete(pod("4", "b"))
+	if e := next(); e != "delete web" {
+		t.Fatalf("event %q, want delete web", e)
+	}
+	if p, err := Get(informer.GetIndexer(), "ns", "web"); err != nil || p != nil {
+		t.Errorf("Get after delete = %v, %v", p, err)
+	}
 }
