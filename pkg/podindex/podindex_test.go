@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
-	"runtime"
 	"slices"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/kubemetrics/metrics-server/pkg/internal/heaptest"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	apiruntime "k8s.io/apimachinery/pkg/runtime"
@@ -165,9 +165,7 @@ func newIndexer() cache.Indexer {
 // trimmed and indexed by namespace as the informer does.
 func BenchmarkIndexLiveHeap(b *testing.B) {
 	const pods = 15000
-	var perPod float64
-	for b.Loop() {
-		before := liveHeap()
+	heaptest.PerUnit(b, pods, "pod", func() any {
 		index := newIndexer()
 		trim := NewTrimmer(func() int { return len(index.ListKeys()) })
 		for i := range pods {
@@ -189,19 +187,8 @@ func BenchmarkIndexLiveHeap(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		perPod = float64(liveHeap()-before) / pods
-		runtime.KeepAlive(index)
-		runtime.KeepAlive(trim)
-	}
-	b.ReportMetric(perPod, "B/pod")
-}
-
-// liveHeap is the heap allocated after a collection.
-func liveHeap() uint64 {
-	var m runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
+		return []any{index, trim}
+	})
 }
 
 // TestInformer runs a real shared informer with Trim as its transform, fed

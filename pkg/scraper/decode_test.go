@@ -2,11 +2,11 @@ package scraper
 
 import (
 	"fmt"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/kubemetrics/metrics-server/pkg/internal/heaptest"
 	"github.com/kubemetrics/metrics-server/pkg/sample"
 	"github.com/kubemetrics/metrics-server/test/kubeletsim"
 )
@@ -250,9 +250,7 @@ func BenchmarkDecoderLiveHeap(b *testing.B) {
 	const nodes = 500
 	payload := kubeletsim.AppendResourceMetrics(nil, testNode(30, 2, time.Unix(1795367948, 0)))
 	var batch sample.Batch
-	var perContainer float64
-	for b.Loop() {
-		before := liveHeap()
+	heaptest.PerUnit(b, nodes*30*2, "container", func() any {
 		decoders := make([]*Decoder, nodes)
 		for i := range decoders {
 			decoders[i] = NewDecoder()
@@ -262,16 +260,6 @@ func BenchmarkDecoderLiveHeap(b *testing.B) {
 				}
 			}
 		}
-		perContainer = float64(liveHeap()-before) / float64(nodes*30*2)
-		runtime.KeepAlive(decoders)
-	}
-	b.ReportMetric(perContainer, "B/container")
-}
-
-// liveHeap is the heap allocated after a collection.
-func liveHeap() uint64 {
-	var m runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
+		return decoders
+	})
 }

@@ -2,12 +2,12 @@ package storage
 
 import (
 	"fmt"
-	"runtime"
 	"testing"
 	"time"
 
 	clocktesting "k8s.io/utils/clock/testing"
 
+	"github.com/kubemetrics/metrics-server/pkg/internal/heaptest"
 	"github.com/kubemetrics/metrics-server/pkg/sample"
 )
 
@@ -369,9 +369,7 @@ func BenchmarkStoreWrite(b *testing.B) {
 // as in the server, where they belong to the decoder.
 func BenchmarkStoreLiveHeap(b *testing.B) {
 	names, batches := scaleBatches(500, 30, 2, 0)
-	var perContainer float64
-	for b.Loop() {
-		before := liveHeap()
+	heaptest.PerUnit(b, 500*30*2, "container", func() any {
 		s, _ := newTestStore()
 		for range 3 {
 			for i, name := range names {
@@ -379,16 +377,6 @@ func BenchmarkStoreLiveHeap(b *testing.B) {
 			}
 			advance(batches)
 		}
-		perContainer = float64(liveHeap()-before) / float64(500*30*2)
-		runtime.KeepAlive(s)
-	}
-	b.ReportMetric(perContainer, "B/container")
-}
-
-// liveHeap is the heap allocated after a collection.
-func liveHeap() uint64 {
-	var m runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
+		return s
+	})
 }
