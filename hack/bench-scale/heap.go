@@ -15,21 +15,32 @@ import (
 // allocation's stack. The patterns name this server's packages and
 // upstream's alike (github.com/kubemetrics/metrics-server/pkg/... and
 // sigs.k8s.io/metrics-server/pkg/...), so the two servers' profiles break
-// down the same way.
+// down the same way. per is the unit the part grows with, if any.
 type heapCategory struct {
 	name     string
 	patterns []string
+	per      unit
 }
 
+// unit is what a part of the heap is divided by in the breakdown.
+type unit int
+
+const (
+	noUnit unit = iota
+	perContainer
+	perPod
+	perNode
+)
+
 var heapCategories = []heapCategory{
-	{"decoder (series caches)", []string{"metrics-server/pkg/scraper.(*Decoder)", "metrics-server/pkg/scraper/client/resource."}},
-	{"store", []string{"metrics-server/pkg/storage."}},
-	{"scraper (answers, batches)", []string{"metrics-server/pkg/scraper"}},
-	{"API (handlers, answers, serving connections)", []string{"metrics-server/pkg/api", "k8s.io/apiserver/", "net/http.(*conn).serve", "net/http.(*http2serverConn)"}},
+	{"decoder (series caches)", []string{"metrics-server/pkg/scraper.(*Decoder)", "metrics-server/pkg/scraper/client/resource."}, perContainer},
+	{"store", []string{"metrics-server/pkg/storage."}, perContainer},
+	{"scraper (answers, batches)", []string{"metrics-server/pkg/scraper"}, noUnit},
+	{"API (handlers, answers, serving connections)", []string{"metrics-server/pkg/api", "k8s.io/apiserver/", "net/http.(*conn).serve", "net/http.(*http2serverConn)"}, noUnit},
 	// Watch events are decoded in the watcher's goroutine, outside the
 	// informer's frames.
-	{"informers (nodes, pods)", []string{"k8s.io/client-go/tools/cache.", "k8s.io/apimachinery/pkg/watch.(*StreamWatcher)", "metrics-server/pkg/server.trim", "metrics-server/pkg/server.(*podTrimmer)"}},
-	{"client connections (kubelets, kube-apiserver)", []string{"net/http.(*Transport)", "net/http.(*persistConn)", "net/http.(*http2", "net/http.http2", "golang.org/x/net/http2.", "crypto/tls."}},
+	{"informers (nodes, pods)", []string{"k8s.io/client-go/tools/cache.", "k8s.io/apimachinery/pkg/watch.(*StreamWatcher)", "metrics-server/pkg/server.trimNode", "metrics-server/pkg/podindex."}, perPod},
+	{"client connections (kubelets, kube-apiserver)", []string{"net/http.(*Transport)", "net/http.(*persistConn)", "net/http.(*http2", "net/http.http2", "golang.org/x/net/http2.", "crypto/tls."}, perNode},
 }
 
 const otherCategory = "other"
@@ -103,24 +114,24 @@ func heapProfile(src metricsSource, file string) (*profile.Profile, error) {
 // unit it grows with.
 func (h heapShares) breakdown(containers, pods, nodes int) string {
 	var b strings.Builder
-	var total float64
+	var total, decoderStore float64
 	for _, v := range h {
 		total += v
 	}
 	fmt.Fprintf(&b, "| part of the heap | MiB | per unit |\n|---|---:|---:|\n")
-	decoderStore := h[heapCategories[0].name] + h[heapCategories[1].name]
 	for _, c := range append(heapCategories, heapCategory{name: otherCategory}) {
 		v := h[c.name]
-		var unit string
-		switch c.name {
-		case heapCategories[0].name, heapCategories[1].name:
-			unit = fmt.Sprintf("%.0f B per container series", v/float64(containers))
-		case "informers (nodes, pods)":
-			unit = fmt.Sprintf("%.0f B per pod", v/float64(pods))
-		case "client connections (kubelets, kube-apiserver)":
-			unit = fmt.Sprintf("%.0f B per node", v/float64(nodes))
+		var per string
+		switch c.per {
+		case perContainer:
+			per = fmt.Sprintf("%.0f B per container series", v/float64(containers))
+			decoderStore += v
+		case perPod:
+			per = fmt.Sprintf("%.0f B per pod", v/float64(pods))
+		case perNode:
+			per = fmt.Sprintf("%.0f B per node", v/float64(nodes))
 		}
-		fmt.Fprintf(&b, "| %s | %.1f | %s |\n", c.name, v/(1<<20), unit)
+		fmt.Fprintf(&b, "| %s | %.1f | %s |\n", c.name, v/(1<<20), per)
 	}
 	fmt.Fprintf(&b, "| decoder and store | %.1f | %.0f B per container series |\n", decoderStore/(1<<20), decoderStore/float64(containers))
 	fmt.Fprintf(&b, "| total (sampled profile) | %.1f | |\n", total/(1<<20))

@@ -260,6 +260,7 @@ func TestCategorize(t *testing.T) {
 			{Value: []int64{1, 30}, Location: loc("net/http.(*http2Transport).newClientConn.http2NewFramer.func2", "net/http.(*http2ClientConn).readLoop")},
 			{Value: []int64{1, 7}, Location: loc("encoding/json.Unmarshal", "k8s.io/client-go/tools/cache.(*Reflector).watch")},
 			{Value: []int64{1, 5}, Location: loc("k8s.io/apimachinery/pkg/apis/meta/v1.(*ObjectMeta).Unmarshal", "k8s.io/apimachinery/pkg/watch.(*StreamWatcher).receive")},
+			{Value: []int64{1, 2}, Location: loc("github.com/kubemetrics/metrics-server/pkg/podindex.(*Trimmer).shared", "github.com/kubemetrics/metrics-server/pkg/podindex.(*Trimmer).Trim")},
 			{Value: []int64{1, 9}, Location: loc("runtime.malg")},
 		},
 	}
@@ -272,7 +273,7 @@ func TestCategorize(t *testing.T) {
 		"scraper (answers, batches)": 20,
 		"store":                      7,
 		"client connections (kubelets, kube-apiserver)": 80,
-		"informers (nodes, pods)":                       12,
+		"informers (nodes, pods)":                       14,
 		otherCategory:                                   9,
 	}
 	if !maps.Equal(got, want) {
