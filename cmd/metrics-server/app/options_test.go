@@ -153,12 +153,14 @@ func TestSetGCPercent(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(100))
 	t.Setenv("GOGC", "") // registered for restoring; unset below
 	os.Unsetenv("GOGC")
-	if got := setGCPercent(); got != 50 || debug.SetGCPercent(100) != 50 {
+	setGCPercent()
+	if got := debug.SetGCPercent(100); got != 50 {
 		t.Errorf("without GOGC: pace %d, want 50", got)
 	}
 	t.Setenv("GOGC", "200")
 	debug.SetGCPercent(200) // as the runtime does at start from the variable
-	if got := setGCPercent(); got != 200 || debug.SetGCPercent(200) != 200 {
+	setGCPercent()
+	if got := debug.SetGCPercent(200); got != 200 {
 		t.Errorf("with GOGC=200: pace %d, want 200", got)
 	}
 }

@@ -116,15 +116,12 @@ func setMemoryLimit(limitOf memlimit.Provider) int64 {
 // docs/performance.md).
 const defaultGCPercent = 50
 
-// setGCPercent applies defaultGCPercent unless GOGC is set, and returns the
-// pace in force.
-func setGCPercent() int {
+// setGCPercent applies defaultGCPercent unless GOGC is set, in which case
+// the runtime has applied GOGC already.
+func setGCPercent() {
 	if v, set := os.LookupEnv("GOGC"); set {
 		klog.V(2).InfoS("GOGC is set", "GOGC", v)
-		pace := debug.SetGCPercent(-1)
-		debug.SetGCPercent(pace)
-		return pace
+		return
 	}
 	debug.SetGCPercent(defaultGCPercent)
-	return defaultGCPercent
 }
