@@ -75,6 +75,9 @@ type Client struct {
 	// nodeNames, when set, verifies kubelet certificates; it learns each
 	// node's names from Fetch.
 	nodeNames *NodeNameVerifier
+	// sessions, when set, keeps kubelets' TLS sessions for resumption,
+	// each under the address dialed.
+	sessions tls.ClientSessionCache
 }
 
 // NewClient builds the client's transport: TLS and credentials from the
@@ -91,9 +94,6 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		if tlsConfig.RootCAs, err = withExtraCAs(tlsConfig.RootCAs, cfg.ExtraCAFile); err != nil {
 			return nil, err
 		}
-	}
-	if cfg.CloseAfterRound && tlsConfig != nil {
-		tlsConfig.ClientSessionCache = tls.NewLRUClientSessionCache(sessionCacheSize)
 	}
 	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
 	transport := &http.Transport{
@@ -113,7 +113,12 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 			return nil, errors.New("kubelet TLS configuration: node names verified for kubelets reached without TLS")
 		}
 		c.nodeNames = NewNodeNameVerifier(tlsConfig.RootCAs)
-		transport.DialTLSContext = c.nodeNames.DialTLSContext(dialer, tlsConfig)
+	}
+	if cfg.CloseAfterRound && tlsConfig != nil {
+		c.sessions = tls.NewLRUClientSessionCache(sessionCacheSize)
+	}
+	if c.nodeNames != nil || c.sessions != nil {
+		transport.DialTLSContext = c.dialTLS(dialer, tlsConfig)
 	}
 	rt, err := rest.HTTPWrappersForConfig(cfg.Rest, transport)
 	if err != nil {
@@ -122,6 +127,52 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	c.http = &http.Client{Transport: rt}
 	return c, nil
 }
+
+// dialTLS opens kubelet connections with base (its credentials and the
+// protocols the transport offers) when the transport's own dialing does
+// not do: to verify node names, and to keep each kubelet's TLS session
+// under its address. The transport would key sessions by host alone, so
+// kubelets sharing an address on different ports, as simulated ones do,
+// would overwrite each other's.
+func (c *Client) dialTLS(dialer *net.Dialer, base *tls.Config) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		cfg := base.Clone()
+		if cfg.ServerName == "" {
+			cfg.ServerName = host
+		}
+		if c.sessions != nil {
+			cfg.ClientSessionCache = sessionsAt{c.sessions, addr}
+		}
+		if c.nodeNames != nil {
+			c.nodeNames.configure(cfg, host)
+		}
+		raw, err := dialer.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		conn := tls.Client(raw, cfg)
+		if err := conn.HandshakeContext(ctx); err != nil {
+			_ = raw.Close()
+			return nil, err
+		}
+		return conn, nil
+	}
+}
+
+// sessionsAt is a view of a session cache that files the sessions of one
+// connection under the address it dialed, in place of TLS's key (the
+// server name), which several kubelets may share.
+type sessionsAt struct {
+	cache tls.ClientSessionCache
+	addr  string
+}
+
+func (s sessionsAt) Get(string) (*tls.ClientSessionState, bool) { return s.cache.Get(s.addr) }
+func (s sessionsAt) Put(_ string, cs *tls.ClientSessionState)   { s.cache.Put(s.addr, cs) }
 
 // EndRound is told by the scraper that a round is done: with
 // CloseAfterRound, the kubelet connections, all idle now, are closed.

@@ -355,49 +355,58 @@ func TestStagger(t *testing.T) {
 
 // TestConnectionsBetweenRounds: by default one connection per kubelet
 // serves every round; with CloseAfterRound each round opens its own, and
-// every one after the first resumes the TLS session.
+// every one after the first resumes the kubelet's TLS session, also when
+// kubelets share an address (each has its own session ticket keys here,
+// so one kubelet's session does not resume at another).
 func TestConnectionsBetweenRounds(t *testing.T) {
 	payload := kubeletsim.AppendResourceMetrics(nil, &kubeletsim.NodeStats{Time: time.Unix(1_700_000_000, 0), CPUNanos: 1e9, MemoryBytes: 1 << 20})
+	const kubelets, rounds = 2, 3
 	for _, tc := range []struct {
 		name                 string
 		closeAfterRound      bool
+		verifyNodeNames      bool
 		connections, resumed int
 	}{
-		{"kept", false, 1, 0},
-		{"closed after each round", true, 3, 2},
+		{"kept", false, false, kubelets, 0},
+		{"closed after each round", true, false, kubelets * rounds, kubelets * (rounds - 1)},
+		{"closed after each round, node names verified", true, true, kubelets * rounds, kubelets * (rounds - 1)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var mu sync.Mutex
 			connections, resumed := 0, 0
-			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				mu.Lock()
-				if r.TLS.DidResume {
-					resumed++
-				}
-				mu.Unlock()
-				_, _ = w.Write(payload)
-			}))
-			srv.Config.ConnState = func(_ net.Conn, state http.ConnState) {
-				if state == http.StateNew {
+			var nodes []*corev1.Node
+			for i := range kubelets {
+				srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					mu.Lock()
-					connections++
+					if r.TLS.DidResume {
+						resumed++
+					}
 					mu.Unlock()
+					_, _ = w.Write(payload)
+				}))
+				srv.Config.ConnState = func(_ net.Conn, state http.ConnState) {
+					if state == http.StateNew {
+						mu.Lock()
+						connections++
+						mu.Unlock()
+					}
 				}
+				srv.StartTLS()
+				defer srv.Close()
+				nodes = append(nodes, kubeletAt(t, fmt.Sprintf("n%d", i), srv.URL))
 			}
-			srv.StartTLS()
-			defer srv.Close()
 			client, err := NewClient(ClientConfig{
 				Rest:   &rest.Config{TLSClientConfig: rest.TLSClientConfig{CAData: httptestCA}},
 				Scheme: "https", UseNodeStatusPort: true, AddressTypes: []corev1.NodeAddressType{corev1.NodeInternalIP},
 				MaxBodyBytes: 1 << 20, IdleConnTimeout: time.Minute, CloseAfterRound: tc.closeAfterRound,
+				VerifyNodeNames: tc.verifyNodeNames,
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
-			nodes := []*corev1.Node{kubeletAt(t, "n", srv.URL)}
 			s := New(Config{Client: client, Nodes: func() ([]*corev1.Node, error) { return nodes, nil },
 				Sink: &recordingSink{batches: map[string]int{}}, RequestTimeout: 5 * time.Second})
-			for range 3 {
+			for range rounds {
 				if res, err := s.Scrape(context.Background(), false); err != nil || res.Failed != 0 {
 					t.Fatalf("round: %+v, %v", res, err)
 				}

@@ -1,12 +1,10 @@
 package scraper
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"slices"
 	"sync"
@@ -54,34 +52,12 @@ func (v *NodeNameVerifier) remember(host string, node *corev1.Node) {
 	v.mu.Unlock()
 }
 
-// DialTLSContext returns a dialer for http.Transport.DialTLSContext that
-// opens TLS connections with base (its client certificate, protocols) and
-// verifies the kubelet with v instead of the standard check.
-func (v *NodeNameVerifier) DialTLSContext(dialer *net.Dialer, base *tls.Config) func(ctx context.Context, network, addr string) (net.Conn, error) {
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		host, _, err := net.SplitHostPort(addr)
-		if err != nil {
-			return nil, err
-		}
-		cfg := base.Clone()
-		cfg.ServerName = host
-		// Verified below, in full, by VerifyConnection.
-		cfg.InsecureSkipVerify = true
-		cfg.VerifyConnection = func(cs tls.ConnectionState) error { return v.verify(cs, host) }
-		if len(cfg.NextProtos) == 0 {
-			cfg.NextProtos = []string{"h2", "http/1.1"}
-		}
-		raw, err := dialer.DialContext(ctx, network, addr)
-		if err != nil {
-			return nil, err
-		}
-		conn := tls.Client(raw, cfg)
-		if err := conn.HandshakeContext(ctx); err != nil {
-			_ = raw.Close()
-			return nil, err
-		}
-		return conn, nil
-	}
+// configure makes cfg, a connection's own copy, verify the kubelet at
+// host with v instead of the standard check.
+func (v *NodeNameVerifier) configure(cfg *tls.Config, host string) {
+	// Verified, in full, by VerifyConnection.
+	cfg.InsecureSkipVerify = true
+	cfg.VerifyConnection = func(cs tls.ConnectionState) error { return v.verify(cs, host) }
 }
 
 // verify checks the chain against the roots and the leaf against the
