@@ -133,14 +133,16 @@ func run(cfg localcluster.Config, b benchConfig) error {
 	fmt.Println(tableHeader)
 	fmt.Println(ours.row(key, b))
 	fmt.Printf("\nLive heap of this server after a collection, %.1f MiB, by part:\n%s\n", ours.liveHeap, ours.heap.breakdown(total*b.containers, total, b.nodes))
+	var compared *result
 	if b.compare != "" {
 		c.StopMainMetricsServer()
-		compared, err := measure(ctx, c, mc, b, filepath.Join(cfg.Dir, "heap-compared.pb.gz"), func(ctx context.Context) error {
+		r, err := measure(ctx, c, mc, b, filepath.Join(cfg.Dir, "heap-compared.pb.gz"), func(ctx context.Context) error {
 			return c.StartUpstreamMetricsServer(ctx, b.compare, "--metric-resolution="+b.resolution.String())
 		})
 		if err != nil {
 			return fmt.Errorf("%s: %w", b.compare, err)
 		}
+		compared = &r
 		fmt.Println(compared.row(key+", compared", b))
 		fmt.Printf("\nLive heap of the compared server after a collection, %.1f MiB, by part:\n%s\n", compared.liveHeap, compared.heap.breakdown(total*b.containers, total, b.nodes))
 		fmt.Printf("this server ÷ compared: CPU %.2f×, RSS steady %.2f×, RSS peak %.2f×, heap in use %.2f×, live heap %.2f× (%.1f vs %.1f MiB), start → all pods served %.2f×\n",
@@ -148,8 +150,14 @@ func run(cfg localcluster.Config, b benchConfig) error {
 			ours.heapInUse/compared.heapInUse, ours.liveHeap/compared.liveHeap, ours.liveHeap, compared.liveHeap,
 			ours.startToServed.Seconds()/compared.startToServed.Seconds())
 	}
-	if b.report != "" {
-		return writeRow(b.report, "| "+key+" |", ours.row(key, b))
+	if b.report == "" {
+		return nil
+	}
+	if err := writeRow(b.report, sectionThisServer, "| "+key+" |", ours.row(key, b)); err != nil {
+		return err
+	}
+	if compared != nil {
+		return writeRow(b.report, sectionCompared, "| "+key+" |", compared.row(key, b))
 	}
 	return nil
 }
@@ -639,14 +647,21 @@ func rowNodes(row string) int {
 	return n
 }
 
-// writeRow puts row into the scale table of the report, replacing the row
-// of the same size, between the bench-scale markers.
-func writeRow(path, key, row string) error {
+// The report's scale tables, each between its markers: this server's rows
+// and those of the server compared in the same runs.
+const (
+	sectionThisServer = "bench-scale"
+	sectionCompared   = "bench-scale-compared"
+)
+
+// writeRow puts row into the scale table of the report's section, replacing
+// the row of the same size.
+func writeRow(path, section, key, row string) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
-	const begin, end = "<!-- bench-scale:begin -->", "<!-- bench-scale:end -->"
+	begin, end := "<!-- "+section+":begin -->", "<!-- "+section+":end -->"
 	s := string(data)
 	i, j := strings.Index(s, begin), strings.Index(s, end)
 	if i < 0 || j < i {

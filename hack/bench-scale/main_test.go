@@ -53,7 +53,7 @@ func TestWriteRow(t *testing.T) {
 			if err := os.WriteFile(path, []byte(doc(tt.existing...)), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			if err := writeRow(path, "| "+tt.nodes+" × 30 × 2 |", row(tt.nodes, "new")); err != nil {
+			if err := writeRow(path, sectionThisServer, "| "+tt.nodes+" × 30 × 2 |", row(tt.nodes, "new")); err != nil {
 				t.Fatal(err)
 			}
 			got, err := os.ReadFile(path)
@@ -67,12 +67,36 @@ func TestWriteRow(t *testing.T) {
 	}
 }
 
+// TestWriteRowSections: the compared server's row goes to its own table
+// and leaves this server's row of the same size alone.
+func TestWriteRowSections(t *testing.T) {
+	table := func(section, row string) string {
+		return "<!-- " + section + ":begin -->\n" + tableHeader + "\n" + row + "\n<!-- " + section + ":end -->\n"
+	}
+	const ours, theirs = "| 500 × 30 × 2 | 15s | 19 m |", "| 500 × 30 × 2 | 15s | 64 m |"
+	path := filepath.Join(t.TempDir(), "performance.md")
+	before := table(sectionThisServer, ours) + "\n" + table(sectionCompared, "| 500 × 30 × 2 | 15s | old |")
+	if err := os.WriteFile(path, []byte(before), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeRow(path, sectionCompared, "| 500 × 30 × 2 |", theirs); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := table(sectionThisServer, ours) + "\n" + table(sectionCompared, theirs); string(got) != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
 func TestWriteRowWithoutSection(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "performance.md")
 	if err := os.WriteFile(path, []byte("# Doc\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeRow(path, "| 500 × 30 × 2 |", "| 500 × 30 × 2 | x |"); err == nil {
+	if err := writeRow(path, sectionThisServer, "| 500 × 30 × 2 |", "| 500 × 30 × 2 | x |"); err == nil {
 		t.Error("no error for a file without the bench-scale section")
 	}
 }

@@ -1,6 +1,7 @@
 // Command plot draws the scale runs of docs/performance.md (the rows
-// `make bench-scale` writes) as CPU and memory against node count, beside
-// the issue's targets and upstream's stated needs.
+// `make bench-scale` writes: this server's, and those of upstream measured
+// in the same runs) as CPU and memory against node count, beside the
+// targets and upstream's stated needs.
 //
 //	go run . ../../docs/performance.md ../../docs/scale.png
 package main
@@ -32,20 +33,25 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: plot <performance.md> <out.png>")
 		os.Exit(2)
 	}
-	runs, err := readRuns(os.Args[1])
+	ours, err := readRuns(os.Args[1], "bench-scale")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)
 		os.Exit(1)
 	}
-	if err := draw2(runs, os.Args[2]); err != nil {
+	upstream, err := readRuns(os.Args[1], "bench-scale-compared")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "Error:", err)
+		os.Exit(1)
+	}
+	if err := draw2(ours, upstream, os.Args[2]); err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)
 		os.Exit(1)
 	}
 }
 
-// readRuns parses the rows between the bench-scale markers: "| N × P × C
+// readRuns parses the rows between the markers of section: "| N × P × C
 // | res | CPU m (...) | s | RSS MiB (...) | ...".
-func readRuns(path string) ([]run, error) {
+func readRuns(path, section string) ([]run, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -57,10 +63,10 @@ func readRuns(path string) ([]run, error) {
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
-		case strings.Contains(line, "bench-scale:begin"):
+		case strings.Contains(line, "<!-- "+section+":begin -->"):
 			in = true
 			continue
-		case strings.Contains(line, "bench-scale:end"):
+		case strings.Contains(line, "<!-- "+section+":end -->"):
 			in = false
 		}
 		if !in || !strings.HasPrefix(line, "| ") || strings.HasPrefix(line, "| nodes") {
@@ -91,8 +97,9 @@ func leadingNumber(cell string) (float64, error) {
 }
 
 // draw2 renders two panels side by side: CPU and RSS against nodes, both
-// axes logarithmic, with upstream's stated needs and the issue's targets.
-func draw2(runs []run, out string) error {
+// axes logarithmic, this server's and upstream's measured curves with
+// upstream's stated needs and the targets.
+func draw2(ours, upstream []run, out string) error {
 	cpu, mem := plot.New(), plot.New()
 	cpu.Title.Text, mem.Title.Text = "Server CPU (15 s resolution, 30 pods × 2 containers per node)", "Server memory (RSS, steady)"
 	cpu.Y.Label.Text, mem.Y.Label.Text = "millicores", "MiB"
@@ -103,21 +110,16 @@ func draw2(runs []run, out string) error {
 		p.Legend.Top, p.Legend.Left = true, true
 		p.Add(plotter.NewGrid())
 	}
-	measuredCPU, measuredMem := make(plotter.XYs, len(runs)), make(plotter.XYs, len(runs))
-	for i, r := range runs {
-		measuredCPU[i] = plotter.XY{X: r.nodes, Y: r.cpuMillicores}
-		measuredMem[i] = plotter.XY{X: r.nodes, Y: r.rssMiB}
-	}
+	measuredCPU, measuredMem := curves(ours)
+	upstreamRunCPU, upstreamRunMem := curves(upstream)
 	span := []float64{100, 5000}
 	// Upstream's stated needs: 1 m and 2 MiB per node, at least 100 m
-	// and 200 MiB. The issue's targets: 11 m and 100 MiB at 500 nodes,
-	// 0.02 m and 0.2 MiB per node at 5,000.
+	// and 200 MiB. The targets: 11 m and 100 MiB at 500 nodes (the first
+	// scale issue), 100 m and 600 MiB steady at 5,000 (the memory issue).
 	upstreamCPU := line(span, func(n float64) float64 { return max(100, n) })
 	upstreamMem := line(span, func(n float64) float64 { return max(200, 2*n) })
 	targetCPU := plotter.XYs{{X: 500, Y: 11}, {X: 5000, Y: 100}}
-	targetMem := plotter.XYs{{X: 500, Y: 100}, {X: 5000, Y: 1024}}
-	// Upstream measured at 500 nodes on this kind of machine (the issue).
-	upstreamRunCPU, upstreamRunMem := plotter.XYs{{X: 500, Y: 44}}, plotter.XYs{{X: 500, Y: 310}}
+	targetMem := plotter.XYs{{X: 500, Y: 100}, {X: 5000, Y: 600}}
 	if err := addSeries(cpu, measuredCPU, upstreamCPU, upstreamRunCPU, targetCPU); err != nil {
 		return err
 	}
@@ -150,6 +152,16 @@ func line(xs []float64, f func(float64) float64) plotter.XYs {
 	return out
 }
 
+// curves are the CPU and RSS of runs against their node counts.
+func curves(runs []run) (cpu, mem plotter.XYs) {
+	cpu, mem = make(plotter.XYs, len(runs)), make(plotter.XYs, len(runs))
+	for i, r := range runs {
+		cpu[i] = plotter.XY{X: r.nodes, Y: r.cpuMillicores}
+		mem[i] = plotter.XY{X: r.nodes, Y: r.rssMiB}
+	}
+	return cpu, mem
+}
+
 func addSeries(p *plot.Plot, measured, upstream, upstreamRun, target plotter.XYs) error {
 	m, mp, err := plotter.NewLinePoints(measured)
 	if err != nil {
@@ -166,15 +178,15 @@ func addSeries(p *plot.Plot, measured, upstream, upstreamRun, target plotter.XYs
 		return err
 	}
 	t.Shape, t.Radius = draw.CrossGlyph{}, vg.Points(5)
-	r, err := plotter.NewScatter(upstreamRun)
+	r, rp, err := plotter.NewLinePoints(upstreamRun)
 	if err != nil {
 		return err
 	}
-	r.Shape, r.Radius = draw.BoxGlyph{}, vg.Points(4)
-	p.Add(m, mp, u, r, t)
+	r.Width, rp.Shape, rp.Radius = vg.Points(1), draw.BoxGlyph{}, vg.Points(4)
+	p.Add(m, mp, u, r, rp, t)
 	p.Legend.Add("this project (make bench-scale)", m, mp)
+	p.Legend.Add("upstream measured in the same runs (SCALE_COMPARE)", r, rp)
 	p.Legend.Add("upstream's stated need (1 m, 2 MiB per node)", u)
-	p.Legend.Add("upstream measured (issue, 500 nodes)", r)
-	p.Legend.Add("issue target", t)
+	p.Legend.Add("target", t)
 	return nil
 }
