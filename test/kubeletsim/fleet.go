@@ -3,6 +3,7 @@ package kubeletsim
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -111,6 +112,7 @@ type Fleet struct {
 	firstRun map[string]time.Time            // pod UID → when the fleet first ran it
 	conns    []map[net.Conn]*tls.Certificate // open connections of each node, with the certificate each was set up with
 	certs    map[certKey]*tls.Certificate
+	configs  map[*tls.Certificate]*tls.Config // the TLS configuration of each certificate served
 }
 
 const byNode = "byNode"
@@ -118,7 +120,8 @@ const byNode = "byNode"
 // New prepares a fleet; Run starts it.
 func New(cfg Config) *Fleet {
 	f := &Fleet{cfg: cfg, nodeIndex: make(map[string]int, len(cfg.Nodes)), firstRun: map[string]time.Time{},
-		conns: make([]map[net.Conn]*tls.Certificate, len(cfg.Nodes)), certs: map[certKey]*tls.Certificate{}}
+		conns: make([]map[net.Conn]*tls.Certificate, len(cfg.Nodes)), certs: map[certKey]*tls.Certificate{},
+		configs: map[*tls.Certificate]*tls.Config{}}
 	for i, n := range cfg.Nodes {
 		f.nodeIndex[n] = i
 		f.conns[i] = map[net.Conn]*tls.Certificate{}
@@ -152,12 +155,7 @@ func (f *Fleet) Run(ctx context.Context) error {
 		return ctx.Err()
 	}
 
-	tlsConfig := &tls.Config{
-		GetCertificate: f.certificateFor,
-		ClientAuth:     tls.VerifyClientCertIfGiven,
-		ClientCAs:      f.cfg.ClientCAs,
-		NextProtos:     []string{"h2", "http/1.1"},
-	}
+	tlsConfig := &tls.Config{GetConfigForClient: f.configFor, NextProtos: []string{"h2", "http/1.1"}}
 	errs := make(chan error, len(f.cfg.Nodes))
 	for i := range f.cfg.Nodes {
 		l, err := net.Listen("tcp", net.JoinHostPort(f.cfg.Address, strconv.Itoa(f.Port(i))))
@@ -191,7 +189,7 @@ func (f *Fleet) trackConn(i int) func(net.Conn, http.ConnState) {
 	return func(c net.Conn, state http.ConnState) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		raw := c.(*tls.Conn).NetConn() // the connection certificateFor sees
+		raw := c.(*tls.Conn).NetConn() // the connection configFor sees
 		switch state {
 		case http.StateNew:
 			f.conns[i][raw] = nil
@@ -211,7 +209,13 @@ func (f *Fleet) dropConns(i int) {
 	}
 }
 
-func (f *Fleet) certificateFor(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+// configFor is the TLS configuration node i answers hello with: its
+// current certificate, and session ticket keys of that certificate alone,
+// so that a client resumes a session only with the kubelet and certificate
+// it was made with, as each real kubelet is a server of its own. It runs
+// for every handshake, resumed or not, and records the certificate the
+// connection is set up with.
+func (f *Fleet) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 	i, ok := f.nodeOfAddr(hello.Conn.LocalAddr())
 	if !ok {
 		return nil, fmt.Errorf("no node listens on %s", hello.Conn.LocalAddr())
@@ -221,11 +225,26 @@ func (f *Fleet) certificateFor(hello *tls.ClientHelloInfo) (*tls.Certificate, er
 		return nil, err
 	}
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	if _, open := f.conns[i][hello.Conn]; open {
 		f.conns[i][hello.Conn] = cert
 	}
-	f.mu.Unlock()
-	return cert, nil
+	cfg := f.configs[cert]
+	if cfg == nil {
+		cfg = &tls.Config{
+			Certificates: []tls.Certificate{*cert},
+			ClientAuth:   tls.VerifyClientCertIfGiven,
+			ClientCAs:    f.cfg.ClientCAs,
+			NextProtos:   []string{"h2", "http/1.1"},
+		}
+		var key [32]byte
+		if _, err := rand.Read(key[:]); err != nil {
+			return nil, err
+		}
+		cfg.SetSessionTicketKeys([][32]byte{key})
+		f.configs[cert] = cfg
+	}
+	return cfg, nil
 }
 
 // certificateOf is the certificate node i serves under its current fault.

@@ -1,0 +1,144 @@
+package kubeletsim
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes/fake"
+)
+
+// selfSigned issues a certificate for 127.0.0.1 that is its own CA.
+func selfSigned(t *testing.T, cn string) (tls.Certificate, *x509.Certificate) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, leaf
+}
+
+// freePort is a port nothing listens on at the moment.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// TestSessionResumption: a client that opens a connection per request
+// resumes its TLS session with a kubelet and is answered; once the
+// kubelet's certificate changes, the old session no longer resumes and the
+// client sees the new certificate.
+func TestSessionResumption(t *testing.T) {
+	good, goodLeaf := selfSigned(t, "good")
+	nameOnly, nameOnlyLeaf := selfSigned(t, "name-only")
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n0"}}
+	client := fake.NewClientset(node)
+	fleet := New(Config{
+		Nodes: []string{"n0"}, Address: "127.0.0.1", BasePort: freePort(t), Token: "secret",
+		StatsInterval: time.Second, Client: client,
+		Certificate: func(_ string, kind Fault) (tls.Certificate, error) {
+			if kind == FaultNameOnlyCert {
+				return nameOnly, nil
+			}
+			return good, nil
+		},
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- fleet.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+
+	roots := x509.NewCertPool()
+	roots.AddCert(goodLeaf)
+	roots.AddCert(nameOnlyLeaf)
+	httpClient := &http.Client{Transport: &http.Transport{
+		TLSClientConfig:   &tls.Config{RootCAs: roots, ClientSessionCache: tls.NewLRUClientSessionCache(8)},
+		DisableKeepAlives: true, // a connection per request
+	}}
+	url := "https://127.0.0.1:" + strconv.Itoa(fleet.Port(0)) + "/metrics/resource"
+	get := func() (*http.Response, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Authorization", "Bearer secret")
+		resp, err := httpClient.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		_, err = io.Copy(io.Discard, resp.Body)
+		return resp, err
+	}
+	check := func(step string, wantResumed bool, wantCert *x509.Certificate) {
+		t.Helper()
+		resp, err := get()
+		if err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		if resp.StatusCode != http.StatusOK || resp.TLS.DidResume != wantResumed || !resp.TLS.PeerCertificates[0].Equal(wantCert) {
+			t.Errorf("%s: status %d, resumed %v, certificate %q; want 200, %v, %q", step, resp.StatusCode,
+				resp.TLS.DidResume, resp.TLS.PeerCertificates[0].Subject.CommonName, wantResumed, wantCert.Subject.CommonName)
+		}
+	}
+
+	// The fleet listens once its informers have synced.
+	if err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+		_, err := get()
+		return err == nil, nil
+	}); err != nil {
+		t.Fatalf("the fleet never answered: %v", err)
+	}
+	check("a later connection", true, goodLeaf)
+
+	node.Annotations = map[string]string{FaultAnnotation: string(FaultNameOnlyCert)}
+	if _, err := client.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+		return fleet.fault(0) == FaultNameOnlyCert, nil
+	}); err != nil {
+		t.Fatal("the fleet never saw the fault")
+	}
+	check("after the certificate changed", false, nameOnlyLeaf)
+	check("a connection after that", true, nameOnlyLeaf)
+}
