@@ -171,9 +171,19 @@ func TestScrapeFaults(t *testing.T) {
 	nodes = append(nodes, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "unaddressed"}})
 	want["unaddressed"] = ReasonAddress
 
+	// The endless answer must be cut off as too large well within the
+	// timeout the hanging kubelet waits out, on any machine.
+	client, err := NewClient(ClientConfig{
+		Rest:   &rest.Config{TLSClientConfig: rest.TLSClientConfig{CAData: httptestCA}},
+		Scheme: "https", UseNodeStatusPort: true, AddressTypes: []corev1.NodeAddressType{corev1.NodeInternalIP},
+		MaxBodyBytes: 64 << 10, IdleConnTimeout: time.Minute,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	sink := &recordingSink{batches: map[string]int{}}
 	s := New(Config{
-		Client: testClient(t), Nodes: func() ([]*corev1.Node, error) { return nodes, nil }, Sink: sink,
+		Client: client, Nodes: func() ([]*corev1.Node, error) { return nodes, nil }, Sink: sink,
 		RequestTimeout: 500 * time.Millisecond, Concurrency: 3,
 	})
 	res, err := s.Scrape(context.Background(), true)

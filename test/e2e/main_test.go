@@ -67,6 +67,10 @@ func run(m *testing.M) int {
 		Manifests: filepath.Join("..", "..", "manifests", "base"),
 		PortBase:  portBase, Nodes: nodeCount,
 		MetricsServerArgs: []string{"--metric-resolution=" + resolution.String(), "--kubelet-request-timeout=5s", "--v=2",
+			// Small enough that the endless answer (FaultHuge) is cut
+			// off as too large long before the request times out, even
+			// on a loaded machine; the fleet's answers are far smaller.
+			"--kubelet-max-response-bytes=" + strconv.Itoa(4<<20),
 			"--metrics-bind-address=" + metricsAddress,
 			// The serving CA rotates every 80 s: every test runs
 			// through the aggregation layer across rotations.
