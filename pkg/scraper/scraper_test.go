@@ -86,13 +86,14 @@ var httptestCA = func() []byte {
 }()
 
 // testClient reaches the kubelets of kubeletAt over HTTPS, trusting the
-// httptest servers' certificate, through the transport NewClient builds.
-func testClient(t testing.TB) *Client {
+// httptest servers' certificate, through the transport NewClient builds,
+// and reads answers of up to maxBodyBytes.
+func testClient(t testing.TB, maxBodyBytes int64) *Client {
 	t.Helper()
 	c, err := NewClient(ClientConfig{
 		Rest:   &rest.Config{TLSClientConfig: rest.TLSClientConfig{CAData: httptestCA}},
 		Scheme: "https", UseNodeStatusPort: true, AddressTypes: []corev1.NodeAddressType{corev1.NodeInternalIP},
-		MaxBodyBytes: 1 << 20, IdleConnTimeout: time.Minute,
+		MaxBodyBytes: maxBodyBytes, IdleConnTimeout: time.Minute,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -171,19 +172,11 @@ func TestScrapeFaults(t *testing.T) {
 	nodes = append(nodes, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "unaddressed"}})
 	want["unaddressed"] = ReasonAddress
 
-	// The endless answer must be cut off as too large well within the
-	// timeout the hanging kubelet waits out, on any machine.
-	client, err := NewClient(ClientConfig{
-		Rest:   &rest.Config{TLSClientConfig: rest.TLSClientConfig{CAData: httptestCA}},
-		Scheme: "https", UseNodeStatusPort: true, AddressTypes: []corev1.NodeAddressType{corev1.NodeInternalIP},
-		MaxBodyBytes: 64 << 10, IdleConnTimeout: time.Minute,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	sink := &recordingSink{batches: map[string]int{}}
 	s := New(Config{
-		Client: client, Nodes: func() ([]*corev1.Node, error) { return nodes, nil }, Sink: sink,
+		// The endless answer must be cut off as too large well within
+		// the timeout the hanging kubelet waits out, on any machine.
+		Client: testClient(t, 64<<10), Nodes: func() ([]*corev1.Node, error) { return nodes, nil }, Sink: sink,
 		RequestTimeout: 500 * time.Millisecond, Concurrency: 3,
 	})
 	res, err := s.Scrape(context.Background(), true)
@@ -223,7 +216,7 @@ func TestBackoff(t *testing.T) {
 	node := kubeletAt(t, "virtual", srv.URL)
 	node.Status.Conditions = nil
 	s := New(Config{
-		Client: testClient(t),
+		Client: testClient(t, 1<<20),
 		Nodes:  func() ([]*corev1.Node, error) { return []*corev1.Node{node}, nil },
 		Sink:   &recordingSink{batches: map[string]int{}}, RequestTimeout: time.Second, Concurrency: 1,
 	})
@@ -321,7 +314,7 @@ func TestStagger(t *testing.T) {
 	}
 	clk := clocktesting.NewFakeClock(time.Unix(1_700_000_000, 0))
 	s := New(Config{
-		Client: testClient(t),
+		Client: testClient(t, 1<<20),
 		Nodes:  func() ([]*corev1.Node, error) { return nodes, nil },
 		Sink:   &recordingSink{batches: map[string]int{}}, RequestTimeout: 5 * time.Second, Concurrency: 16,
 		StaggerPerNode: 20 * time.Millisecond, MaxStagger: time.Second, Clock: clk,
