@@ -109,10 +109,9 @@ type Fleet struct {
 	servers   []*http.Server
 
 	mu       sync.Mutex
-	firstRun map[string]time.Time            // pod UID → when the fleet first ran it
-	conns    []map[net.Conn]*tls.Certificate // open connections of each node, with the certificate each was set up with
-	certs    map[certKey]*tls.Certificate
-	configs  map[*tls.Certificate]*tls.Config // the TLS configuration of each certificate served
+	firstRun map[string]time.Time       // pod UID → when the fleet first ran it
+	conns    []map[net.Conn]*tls.Config // open connections of each node, with the configuration (certificate) each was set up with
+	configs  map[certKey]*tls.Config    // the TLS configuration of each node and certificate kind
 }
 
 const byNode = "byNode"
@@ -120,11 +119,10 @@ const byNode = "byNode"
 // New prepares a fleet; Run starts it.
 func New(cfg Config) *Fleet {
 	f := &Fleet{cfg: cfg, nodeIndex: make(map[string]int, len(cfg.Nodes)), firstRun: map[string]time.Time{},
-		conns: make([]map[net.Conn]*tls.Certificate, len(cfg.Nodes)), certs: map[certKey]*tls.Certificate{},
-		configs: map[*tls.Certificate]*tls.Config{}}
+		conns: make([]map[net.Conn]*tls.Config, len(cfg.Nodes)), configs: map[certKey]*tls.Config{}}
 	for i, n := range cfg.Nodes {
 		f.nodeIndex[n] = i
-		f.conns[i] = map[net.Conn]*tls.Certificate{}
+		f.conns[i] = map[net.Conn]*tls.Config{}
 	}
 	return f
 }
@@ -209,56 +207,42 @@ func (f *Fleet) dropConns(i int) {
 	}
 }
 
-// configFor is the TLS configuration node i answers hello with: its
-// current certificate, and session ticket keys of that certificate alone,
-// so that a client resumes a session only with the kubelet and certificate
-// it was made with, as each real kubelet is a server of its own. It runs
-// for every handshake, resumed or not, and records the certificate the
-// connection is set up with.
+// configFor is the TLS configuration node i answers hello with (configOf).
+// It runs for every handshake, resumed or not, and records the
+// configuration the connection is set up with.
 func (f *Fleet) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 	i, ok := f.nodeOfAddr(hello.Conn.LocalAddr())
 	if !ok {
 		return nil, fmt.Errorf("no node listens on %s", hello.Conn.LocalAddr())
 	}
-	cert, err := f.certificateOf(i)
+	cfg, err := f.configOf(i)
 	if err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	if _, open := f.conns[i][hello.Conn]; open {
-		f.conns[i][hello.Conn] = cert
+		f.conns[i][hello.Conn] = cfg
 	}
-	cfg := f.configs[cert]
-	if cfg == nil {
-		cfg = &tls.Config{
-			Certificates: []tls.Certificate{*cert},
-			ClientAuth:   tls.VerifyClientCertIfGiven,
-			ClientCAs:    f.cfg.ClientCAs,
-			NextProtos:   []string{"h2", "http/1.1"},
-		}
-		var key [32]byte
-		if _, err := rand.Read(key[:]); err != nil {
-			return nil, err
-		}
-		cfg.SetSessionTicketKeys([][32]byte{key})
-		f.configs[cert] = cfg
-	}
+	f.mu.Unlock()
 	return cfg, nil
 }
 
-// certificateOf is the certificate node i serves under its current fault.
-func (f *Fleet) certificateOf(i int) (*tls.Certificate, error) {
+// configOf is the TLS configuration node i serves under its current fault:
+// its certificate for that fault, and session ticket keys of that
+// certificate alone, so that a client resumes a session only with the
+// kubelet and certificate it was made with, as each real kubelet is a
+// server of its own.
+func (f *Fleet) configOf(i int) (*tls.Config, error) {
 	kind := f.fault(i)
 	if kind != FaultBadCert && kind != FaultNameOnlyCert {
 		kind = FaultNone
 	}
 	key := certKey{i, kind}
 	f.mu.Lock()
-	c, ok := f.certs[key]
+	cfg, ok := f.configs[key]
 	f.mu.Unlock()
 	if ok {
-		return c, nil
+		return cfg, nil
 	}
 	// Issued outside the fleet's lock, which every connection takes: at
 	// start thousands of nodes handshake at once.
@@ -266,13 +250,24 @@ func (f *Fleet) certificateOf(i int) (*tls.Certificate, error) {
 	if err != nil {
 		return nil, fmt.Errorf("certificate of node %s: %w", f.cfg.Nodes[i], err)
 	}
+	var ticketKey [32]byte
+	if _, err := rand.Read(ticketKey[:]); err != nil {
+		return nil, err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if c, ok := f.certs[key]; ok {
-		return c, nil // issued meanwhile by another handshake; one certificate per node
+	if cfg, ok := f.configs[key]; ok {
+		return cfg, nil // issued meanwhile by another handshake; one certificate per node
 	}
-	f.certs[key] = &issued
-	return &issued, nil
+	cfg = &tls.Config{
+		Certificates: []tls.Certificate{issued},
+		ClientAuth:   tls.VerifyClientCertIfGiven,
+		ClientCAs:    f.cfg.ClientCAs,
+		NextProtos:   []string{"h2", "http/1.1"},
+	}
+	cfg.SetSessionTicketKeys([][32]byte{ticketKey})
+	f.configs[key] = cfg
+	return cfg, nil
 }
 
 type certKey struct {
@@ -281,10 +276,10 @@ type certKey struct {
 }
 
 // setUpWith reports whether the request's connection was set up with the
-// certificate node i serves now.
+// certificate (configuration) node i serves now.
 func (f *Fleet) setUpWith(r *http.Request, i int) bool {
 	raw, _ := r.Context().Value(connKey{}).(net.Conn)
-	current, err := f.certificateOf(i)
+	current, err := f.configOf(i)
 	if err != nil {
 		return false
 	}
