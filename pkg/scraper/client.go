@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -56,8 +57,8 @@ type ClientConfig struct {
 	IdleConnTimeout time.Duration
 	// CloseAfterRound closes every kubelet connection once a round is done
 	// (EndRound) instead of keeping it to the next: a kept connection holds
-	// its TLS record and HTTP/2 frame buffers, grown to the largest record,
-	// for the whole resolution. The next round resumes each kubelet's TLS
+	// its TLS state, with a record buffer grown to the largest record, for
+	// the whole resolution. The next round resumes each kubelet's TLS
 	// session, which still costs a key exchange per kubelet.
 	CloseAfterRound bool
 }
@@ -69,9 +70,11 @@ const sessionCacheSize = 16384
 
 // Client fetches /metrics/resource from kubelets.
 type Client struct {
-	cfg       ClientConfig
-	http      *http.Client
-	transport *http.Transport
+	cfg  ClientConfig
+	http *http.Client
+	// kubelets carries the requests, and proxied ones through fallback.
+	kubelets *kubeletTransport
+	fallback *http.Transport
 	// nodeNames, when set, verifies kubelet certificates; it learns each
 	// node's names from Fetch.
 	nodeNames *NodeNameVerifier
@@ -79,6 +82,10 @@ type Client struct {
 	// each under the address dialed.
 	sessions tls.ClientSessionCache
 }
+
+// tlsHandshakeTimeout bounds a kubelet's TLS handshake, as net/http's
+// default transport does.
+const tlsHandshakeTimeout = 10 * time.Second
 
 // NewClient builds the client's transport: TLS and credentials from the
 // configuration, one connection per kubelet, kept between rounds.
@@ -95,32 +102,41 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 			return nil, err
 		}
 	}
-	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
-	transport := &http.Transport{
-		Proxy:               http.ProxyFromEnvironment,
-		DialContext:         dialer.DialContext,
-		TLSClientConfig:     tlsConfig,
-		TLSHandshakeTimeout: 10 * time.Second,
-		ForceAttemptHTTP2:   true,
-		// No limit on the total: one connection per kubelet.
-		MaxIdleConns:        0,
-		MaxIdleConnsPerHost: 1,
-		IdleConnTimeout:     cfg.IdleConnTimeout,
-	}
-	c := &Client{cfg: cfg, transport: transport}
+	c := &Client{cfg: cfg}
 	if cfg.VerifyNodeNames {
 		if tlsConfig == nil {
 			return nil, errors.New("kubelet TLS configuration: node names verified for kubelets reached without TLS")
 		}
 		c.nodeNames = NewNodeNameVerifier(tlsConfig.RootCAs)
 	}
-	if cfg.CloseAfterRound && tlsConfig != nil {
+	if cfg.CloseAfterRound {
 		c.sessions = tls.NewLRUClientSessionCache(sessionCacheSize)
 	}
-	if c.nodeNames != nil || c.sessions != nil {
-		transport.DialTLSContext = c.dialTLS(dialer, tlsConfig)
+	if tlsConfig == nil {
+		tlsConfig = &tls.Config{}
 	}
-	rt, err := rest.HTTPWrappersForConfig(cfg.Rest, transport)
+	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+	// Kubelets behind a proxy from the environment are reached through
+	// net/http's transport, which speaks to proxies.
+	c.fallback = &http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		DialContext:         dialer.DialContext,
+		TLSClientConfig:     tlsConfig,
+		TLSHandshakeTimeout: tlsHandshakeTimeout,
+		ForceAttemptHTTP2:   true,
+		// No limit on the total: one connection per kubelet.
+		MaxIdleConns:        0,
+		MaxIdleConnsPerHost: 1,
+		IdleConnTimeout:     cfg.IdleConnTimeout,
+	}
+	c.kubelets = &kubeletTransport{
+		dial:        c.dialKubelet(dialer, tlsConfig),
+		proxy:       http.ProxyFromEnvironment,
+		fallback:    c.fallback,
+		idleTimeout: cfg.IdleConnTimeout,
+		now:         time.Now,
+	}
+	rt, err := rest.HTTPWrappersForConfig(cfg.Rest, c.kubelets)
 	if err != nil {
 		return nil, fmt.Errorf("kubelet client credentials: %w", err)
 	}
@@ -128,19 +144,25 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	return c, nil
 }
 
-// dialTLS opens kubelet connections with base (its credentials and the
-// protocols the transport offers) when the transport's own dialing does
-// not do: to verify node names, and to keep each kubelet's TLS session
-// under its address. The transport would key sessions by host alone, so
-// kubelets sharing an address on different ports, as simulated ones do,
-// would overwrite each other's.
-func (c *Client) dialTLS(dialer *net.Dialer, base *tls.Config) func(ctx context.Context, network, addr string) (net.Conn, error) {
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+// dialKubelet opens a connection to a kubelet: TCP for http, and for https
+// TLS with base (the credentials) offering HTTP/1.1 only, the server name
+// its host unless base names one, node names verified when asked, and the
+// TLS session kept under the address dialed. Go's own session cache keys
+// by host alone, so kubelets sharing an address on different ports, as
+// simulated ones do, would overwrite each other's.
+func (c *Client) dialKubelet(dialer *net.Dialer, base *tls.Config) func(ctx context.Context, scheme, addr string) (net.Conn, error) {
+	return func(ctx context.Context, scheme, addr string) (net.Conn, error) {
+		raw, err := dialer.DialContext(ctx, "tcp", addr)
+		if err != nil || scheme == "http" {
+			return raw, err
+		}
 		host, _, err := net.SplitHostPort(addr)
 		if err != nil {
+			_ = raw.Close()
 			return nil, err
 		}
 		cfg := base.Clone()
+		cfg.NextProtos = []string{"http/1.1"}
 		if cfg.ServerName == "" {
 			cfg.ServerName = host
 		}
@@ -150,12 +172,10 @@ func (c *Client) dialTLS(dialer *net.Dialer, base *tls.Config) func(ctx context.
 		if c.nodeNames != nil {
 			c.nodeNames.configure(cfg, host)
 		}
-		raw, err := dialer.DialContext(ctx, network, addr)
-		if err != nil {
-			return nil, err
-		}
 		conn := tls.Client(raw, cfg)
-		if err := conn.HandshakeContext(ctx); err != nil {
+		hctx, cancel := context.WithTimeout(ctx, tlsHandshakeTimeout)
+		defer cancel()
+		if err := conn.HandshakeContext(hctx); err != nil {
 			_ = raw.Close()
 			return nil, err
 		}
@@ -175,10 +195,15 @@ func (s sessionsAt) Get(string) (*tls.ClientSessionState, bool) { return s.cache
 func (s sessionsAt) Put(_ string, cs *tls.ClientSessionState)   { s.cache.Put(s.addr, cs) }
 
 // EndRound is told by the scraper that a round is done: with
-// CloseAfterRound, the kubelet connections, all idle now, are closed.
+// CloseAfterRound, the kubelet connections, all idle now, are closed;
+// otherwise those idle longer than IdleConnTimeout (of kubelets no longer
+// scraped).
 func (c *Client) EndRound() {
 	if c.cfg.CloseAfterRound {
-		c.transport.CloseIdleConnections()
+		c.kubelets.closeIdle(0)
+		c.fallback.CloseIdleConnections()
+	} else if c.cfg.IdleConnTimeout > 0 {
+		c.kubelets.closeIdle(c.cfg.IdleConnTimeout)
 	}
 }
 
@@ -279,7 +304,8 @@ func (c *Client) Fetch(ctx context.Context, node *corev1.Node, buf *bytes.Buffer
 }
 
 func classify(ctx context.Context, err error) string {
-	if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
+	// The request's deadline is its connection's too.
+	if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
 		return ReasonTimeout
 	}
 	if reason, ok := tlsReason(err); ok {

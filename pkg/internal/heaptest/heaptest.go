@@ -8,24 +8,28 @@ import (
 )
 
 // PerUnit reports, as the metric "B/<unit>", the heap that build's result
-// holds after a collection, divided by units. build runs once per
-// iteration and must return what it built.
+// holds after a collection, divided by units, and as "stack-B/<unit>" the
+// goroutine stacks it keeps running. build runs once per iteration and
+// must return what it built.
 func PerUnit(b *testing.B, units int, unit string, build func() any) {
 	b.Helper()
-	var perUnit float64
+	var heap, stacks float64
 	for b.Loop() {
 		before := live()
 		kept := build()
-		perUnit = float64(live()-before) / float64(units)
+		after := live()
+		heap = float64(after.HeapAlloc-before.HeapAlloc) / float64(units)
+		stacks = (float64(after.StackInuse) - float64(before.StackInuse)) / float64(units)
 		runtime.KeepAlive(kept)
 	}
-	b.ReportMetric(perUnit, "B/"+unit)
+	b.ReportMetric(heap, "B/"+unit)
+	b.ReportMetric(stacks, "stack-B/"+unit)
 }
 
-// live is the heap allocated after a collection.
-func live() uint64 {
+// live is the memory statistics after a collection.
+func live() runtime.MemStats {
 	var m runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
+	return m
 }

@@ -1,0 +1,311 @@
+package scraper
+
+import (
+	"bufio"
+	"compress/gzip"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// kubeletTransport is the round tripper kubelet scrapes go through: HTTP/1.1
+// over one kept connection per kubelet, with nothing running while a
+// connection waits for the next round. net/http's transport would keep a
+// reading goroutine per connection (two for HTTP/1.1), and its HTTP/2
+// client a 16 KiB frame buffer and bufio buffers besides; here the
+// buffers a request reads and writes through are pooled and held only while
+// it is in flight, so what an idle connection keeps is its TLS state.
+//
+// A scrape is one GET per kubelet and round, so nothing is lost without
+// HTTP/2's streams. Requests that a proxy from the environment applies to
+// go through fallback, net/http's transport.
+type kubeletTransport struct {
+	// dial opens a connection to addr ("host:port") for scheme, with TLS
+	// for https.
+	dial func(ctx context.Context, scheme, addr string) (net.Conn, error)
+	// proxy says which requests fallback takes.
+	proxy    func(*http.Request) (*url.URL, error)
+	fallback http.RoundTripper
+	// idleTimeout closes a kept connection idle that long (0: never).
+	idleTimeout time.Duration
+	now         func() time.Time
+
+	mu   sync.Mutex
+	idle map[string]idleConn // by scheme and address
+
+	readers, writers, gzips sync.Pool
+}
+
+type idleConn struct {
+	conn  net.Conn
+	since time.Time
+}
+
+// aLongTimeAgo is a deadline that has passed: setting it makes a blocked
+// read or write return at once.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// RoundTrip sends req on the kubelet's kept connection, or a new one, and
+// returns its answer; the connection goes back to be kept when the
+// answer's body has been read to its end and closed. A kept connection the
+// kubelet closed meanwhile (or answered 408 on, as a proxy timing it out
+// does) is found out by the request and the request is sent once more on a
+// new connection: a scrape is a GET, safe to repeat.
+func (t *kubeletTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if proxyURL, err := t.proxy(req); err != nil || proxyURL != nil {
+		return t.fallback.RoundTrip(req)
+	}
+	key := req.URL.Scheme + "://" + req.URL.Host
+	// Ask for gzip, as net/http does (and upstream, through it), and take
+	// it off again below.
+	sent := req
+	if req.Header.Get("Accept-Encoding") == "" && req.Header.Get("Range") == "" {
+		sent = req.Clone(req.Context())
+		sent.Header.Set("Accept-Encoding", "gzip")
+	}
+	for attempt := 0; ; attempt++ {
+		var conn net.Conn
+		reused := false
+		if attempt == 0 {
+			conn, reused = t.take(key)
+		}
+		if conn == nil {
+			var err error
+			if conn, err = t.dial(req.Context(), req.URL.Scheme, req.URL.Host); err != nil {
+				return nil, err
+			}
+		}
+		resp, err := t.exchange(conn, sent)
+		if err == nil && reused && resp.StatusCode == http.StatusRequestTimeout {
+			_ = resp.Body.Close()
+			continue
+		}
+		if err != nil && reused && req.Context().Err() == nil && keptConnGone(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		resp.Request = req
+		if sent != req && resp.Header.Get("Content-Encoding") == "gzip" {
+			resp.Header.Del("Content-Encoding")
+			resp.Header.Del("Content-Length")
+			resp.ContentLength = -1
+			resp.Uncompressed = true
+			resp.Body.(*answerBody).gunzip = true
+		}
+		return resp, nil
+	}
+}
+
+// keptConnGone tells the errors of a kept connection its kubelet had
+// closed before the request was sent or answered (io.ErrUnexpectedEOF is
+// an answer broken off, not one of them).
+func keptConnGone(err error) bool {
+	return err == io.EOF || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed)
+}
+
+// exchange writes req on conn and reads the answer's head. The request's
+// context bounds both and the reading of the body: its deadline becomes
+// the connection's, and its cancellation cuts the connection short.
+func (t *kubeletTransport) exchange(conn net.Conn, req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	deadline, _ := ctx.Deadline() // the zero time when there is none
+	if err := conn.SetDeadline(deadline); err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(aLongTimeAgo) })
+	fail := func(err error) (*http.Response, error) {
+		stop()
+		_ = conn.Close()
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
+		return nil, err
+	}
+
+	w := t.writer(conn)
+	err := req.Write(w)
+	if err == nil {
+		err = w.Flush()
+	}
+	w.Reset(nil)
+	t.writers.Put(w)
+	if err != nil {
+		return fail(err)
+	}
+	r := t.reader(conn)
+	// The first byte apart, so that a connection closed before any answer
+	// (a kept one the kubelet dropped) is told by its error from one that
+	// broke an answer off.
+	_, err = r.Peek(1)
+	var resp *http.Response
+	if err == nil {
+		resp, err = http.ReadResponse(r, req)
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+	}
+	if err != nil {
+		r.Reset(nil)
+		t.readers.Put(r)
+		return fail(err)
+	}
+	resp.Body = &answerBody{t: t, conn: conn, key: req.URL.Scheme + "://" + req.URL.Host, r: r, raw: resp.Body, stop: stop, keep: !resp.Close}
+	return resp, nil
+}
+
+func (t *kubeletTransport) reader(conn net.Conn) *bufio.Reader {
+	if r, ok := t.readers.Get().(*bufio.Reader); ok {
+		r.Reset(conn)
+		return r
+	}
+	return bufio.NewReader(conn)
+}
+
+func (t *kubeletTransport) writer(conn net.Conn) *bufio.Writer {
+	if w, ok := t.writers.Get().(*bufio.Writer); ok {
+		w.Reset(conn)
+		return w
+	}
+	return bufio.NewWriterSize(conn, 1024)
+}
+
+// take returns the kept connection to key, if there is one that has not
+// been idle too long.
+func (t *kubeletTransport) take(key string) (net.Conn, bool) {
+	t.mu.Lock()
+	ic, ok := t.idle[key]
+	delete(t.idle, key)
+	t.mu.Unlock()
+	if !ok {
+		return nil, false
+	}
+	if t.idleTimeout > 0 && t.now().Sub(ic.since) >= t.idleTimeout {
+		_ = ic.conn.Close()
+		return nil, false
+	}
+	return ic.conn, true
+}
+
+// keep files conn as key's kept connection; a key has one at most.
+func (t *kubeletTransport) keep(key string, conn net.Conn) {
+	t.mu.Lock()
+	_, taken := t.idle[key]
+	if !taken {
+		if t.idle == nil {
+			t.idle = make(map[string]idleConn)
+		}
+		t.idle[key] = idleConn{conn, t.now()}
+	}
+	t.mu.Unlock()
+	if taken {
+		_ = conn.Close()
+	}
+}
+
+// closeIdle closes the kept connections idle for at least d (all of them
+// for 0): those of kubelets no longer scraped, or all after a round when
+// connections are not kept.
+func (t *kubeletTransport) closeIdle(d time.Duration) {
+	now := t.now()
+	var closing []net.Conn
+	t.mu.Lock()
+	for key, ic := range t.idle {
+		if now.Sub(ic.since) >= d {
+			closing = append(closing, ic.conn)
+			delete(t.idle, key)
+		}
+	}
+	t.mu.Unlock()
+	for _, c := range closing {
+		_ = c.Close()
+	}
+}
+
+// answerBody reads an answer's body, gunzipped when the transport asked
+// for gzip and got it, and on Close keeps the connection for the next
+// request if the body was read to its end, or closes it.
+type answerBody struct {
+	t    *kubeletTransport
+	conn net.Conn
+	key  string
+	r    *bufio.Reader
+	raw  io.ReadCloser
+	stop func() bool
+	// keep: the kubelet did not ask for the connection to be closed.
+	keep bool
+
+	gunzip bool
+	gz     *gzip.Reader
+	// atEnd: the raw body was read to its end; err: reading failed.
+	atEnd bool
+	err   error
+}
+
+func (b *answerBody) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	var n int
+	var err error
+	if b.gunzip {
+		if b.gz == nil {
+			if b.gz, err = b.t.gzipReader(b.raw); err != nil {
+				b.err = err
+				return 0, err
+			}
+		}
+		n, err = b.gz.Read(p)
+	} else {
+		n, err = b.raw.Read(p)
+	}
+	if err == io.EOF {
+		b.atEnd = !b.gunzip || b.rawAtEnd()
+	} else if err != nil {
+		b.err = err
+	}
+	return n, err
+}
+
+// rawAtEnd is true when the gzip stream's end is the raw body's end too.
+func (b *answerBody) rawAtEnd() bool {
+	var one [1]byte
+	n, err := b.raw.Read(one[:])
+	return n == 0 && err == io.EOF
+}
+
+func (b *answerBody) Close() error {
+	if b.gz != nil {
+		b.t.gzips.Put(b.gz)
+		b.gz = nil
+	}
+	stopped := b.stop()
+	reusable := stopped && b.atEnd && b.err == nil && b.keep && b.r.Buffered() == 0
+	b.r.Reset(nil)
+	b.t.readers.Put(b.r)
+	if reusable {
+		b.t.keep(b.key, b.conn)
+	} else {
+		_ = b.conn.Close()
+	}
+	return nil
+}
+
+func (t *kubeletTransport) gzipReader(r io.Reader) (*gzip.Reader, error) {
+	if gz, ok := t.gzips.Get().(*gzip.Reader); ok {
+		if err := gz.Reset(r); err != nil {
+			t.gzips.Put(gz)
+			return nil, err
+		}
+		return gz, nil
+	}
+	return gzip.NewReader(r)
+}
