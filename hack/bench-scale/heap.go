@@ -35,12 +35,14 @@ const (
 var heapCategories = []heapCategory{
 	{"decoder (series caches)", []string{"metrics-server/pkg/scraper.(*Decoder)", "metrics-server/pkg/scraper/client/resource."}, perContainer},
 	{"store", []string{"metrics-server/pkg/storage."}, perContainer},
-	{"scraper (answers, batches)", []string{"metrics-server/pkg/scraper"}, noUnit},
 	{"API (handlers, answers, serving connections)", []string{"metrics-server/pkg/api", "k8s.io/apiserver/", "net/http.(*conn).serve", "net/http.(*http2serverConn)"}, noUnit},
+	// Before the scraper: this server's kubelet connections are set up and
+	// read within its scraper's frames.
+	{"client connections (kubelets, kube-apiserver)", []string{"net/http.(*Transport)", "net/http.(*persistConn)", "net/http.(*http2", "net/http.http2", "golang.org/x/net/http2.", "crypto/tls.", "net.(*Dialer)"}, perNode},
+	{"scraper (answers, batches)", []string{"metrics-server/pkg/scraper"}, noUnit},
 	// Watch events are decoded in the watcher's goroutine, outside the
 	// informer's frames.
 	{"informers (nodes, pods)", []string{"k8s.io/client-go/tools/cache.", "k8s.io/apimachinery/pkg/watch.(*StreamWatcher)", "metrics-server/pkg/server.trimNode", "metrics-server/pkg/podindex."}, perPod},
-	{"client connections (kubelets, kube-apiserver)", []string{"net/http.(*Transport)", "net/http.(*persistConn)", "net/http.(*http2", "net/http.http2", "golang.org/x/net/http2.", "crypto/tls."}, perNode},
 }
 
 const otherCategory = "other"
