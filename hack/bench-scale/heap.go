@@ -112,6 +112,24 @@ func heapProfile(src metricsSource, file string) (*profile.Profile, error) {
 	return p, nil
 }
 
+// cpuProfile profiles the server's CPU for seconds and keeps the profile in
+// file for `go tool pprof`.
+func cpuProfile(src metricsSource, seconds int, file string) error {
+	resp, err := src.client.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", strings.TrimSuffix(src.url, "/metrics"), seconds))
+	if err != nil {
+		return fmt.Errorf("profiling the server's CPU: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("profiling the server's CPU: %s (is --profiling off?)", resp.Status)
+	}
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("reading the server's CPU profile: %w", err)
+	}
+	return os.WriteFile(file, data, 0o644)
+}
+
 // breakdown is the heap table of one server: each category in MiB and per
 // unit it grows with.
 func (h heapShares) breakdown(containers, pods, nodes int) string {

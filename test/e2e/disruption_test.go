@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -95,23 +96,28 @@ func TestKubeletFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Each failing node is logged when it starts failing and again only
-	// when its reason changes (bad-cert: the kept-alive connection drops,
-	// then the handshake fails).
+	// when its reason changes; a success in between (the node's faults of
+	// earlier tests ended) starts afresh.
 	reasons := map[string][]string{}
 	for _, line := range strings.Split(string(logs), "\n") {
-		if !strings.Contains(line, `"Failed to scrape node"`) {
+		failed, recovered := strings.Contains(line, `"Failed to scrape node"`), strings.Contains(line, `"Scraping node succeeds again"`)
+		if !failed && !recovered {
 			continue
 		}
 		for node := range faults {
-			if strings.Contains(line, `node="`+node+`"`) {
-				_, reason, _ := strings.Cut(line, `reason="`)
-				reasons[node] = append(reasons[node], reason)
+			if !strings.Contains(line, `node="`+node+`"`) {
+				continue
 			}
+			reason := "succeeded"
+			if failed {
+				_, reason, _ = strings.Cut(line, `reason="`)
+			}
+			reasons[node] = append(reasons[node], reason)
 		}
 	}
 	for node, f := range faults {
 		got := reasons[node]
-		if len(got) == 0 {
+		if !slices.ContainsFunc(got, func(r string) bool { return r != "succeeded" }) {
 			t.Errorf("%s (%s) failures not logged", node, f)
 		}
 		for i := 1; i < len(got); i++ {
