@@ -102,7 +102,7 @@ func (s *PodStorage) Get(ctx context.Context, name string, opts *metav1.GetOptio
 	}
 	now := metav1.NewTime(s.clock.Now())
 	newFreshnessSink(now.Time).observe(u.Timestamp)
-	m := convert.PodMetrics(pod.Name, pod.Namespace, pod.Labels, &u, now)
+	m := convert.PodMetrics(pod.Name, pod.Namespace(), pod.Labels, &u, now)
 	return &m, nil
 }
 

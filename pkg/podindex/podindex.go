@@ -18,7 +18,10 @@ import (
 
 // Pod is a Running pod as the index keeps it.
 type Pod struct {
-	Namespace, Name string
+	// namespace is interned: a namespace's pods share its name, and a
+	// handle is half a string's size.
+	namespace unique.Handle[string]
+	Name      string
 	// Labels may be shared with other pods: read only.
 	Labels map[string]string
 	// ResourceVersion is kept for the informer, which compares it (an
@@ -26,10 +29,18 @@ type Pod struct {
 	ResourceVersion string
 }
 
+// NewPod is the index's pod for these fields.
+func NewPod(namespace, name string, labels map[string]string, resourceVersion string) *Pod {
+	return &Pod{namespace: unique.Make(namespace), Name: name, Labels: labels, ResourceVersion: resourceVersion}
+}
+
+// Namespace is the pod's namespace.
+func (p *Pod) Namespace() string { return p.namespace.Value() }
+
 // GetObjectMeta gives client-go (meta.Accessor: keys, the namespace index,
 // resync detection) a read-only view of the pod's metadata.
 func (p *Pod) GetObjectMeta() metav1.Object {
-	return &metav1.ObjectMeta{Namespace: p.Namespace, Name: p.Name, Labels: p.Labels, ResourceVersion: p.ResourceVersion}
+	return &metav1.ObjectMeta{Namespace: p.Namespace(), Name: p.Name, Labels: p.Labels, ResourceVersion: p.ResourceVersion}
 }
 
 // Trimmer is the pod informer's transform. Pods of one owner usually carry
@@ -63,12 +74,7 @@ func (t *Trimmer) Trim(obj any) (any, error) {
 	if !ok {
 		return obj, nil
 	}
-	return &Pod{
-		Namespace:       unique.Make(pod.Namespace).Value(),
-		Name:            pod.Name,
-		Labels:          t.shared(pod.Labels),
-		ResourceVersion: pod.ResourceVersion,
-	}, nil
+	return NewPod(pod.Namespace, pod.Name, t.shared(pod.Labels), pod.ResourceVersion), nil
 }
 
 // shared returns the map kept for the label set of labels, or keeps labels

@@ -32,9 +32,9 @@ func TestTrim(t *testing.T) {
 		name     string
 		in, want any
 	}{
-		{"pod metadata keeps what is read", full, &Pod{Namespace: "ns", Name: "p", Labels: map[string]string{"app": "web"}, ResourceVersion: "9"}},
+		{"pod metadata keeps what is read", full, NewPod("ns", "p", map[string]string{"app": "web"}, "9")},
 		{"a pod without labels", &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: "q", Namespace: "ns", Labels: map[string]string{}}},
-			&Pod{Namespace: "ns", Name: "q"}},
+			NewPod("ns", "q", nil, "")},
 		{"anything else passes through", "tombstone", "tombstone"},
 	}
 	trim := NewTrimmer(func() int { return 0 })
@@ -103,9 +103,9 @@ func TestLabelSets(t *testing.T) {
 func TestLookups(t *testing.T) {
 	index := newIndexer()
 	for _, p := range []*Pod{
-		{Namespace: "a", Name: "web-1", Labels: map[string]string{"app": "web"}, ResourceVersion: "1"},
-		{Namespace: "a", Name: "db-1", Labels: map[string]string{"app": "db"}, ResourceVersion: "2"},
-		{Namespace: "b", Name: "web-2", Labels: map[string]string{"app": "web"}, ResourceVersion: "3"},
+		NewPod("a", "web-1", map[string]string{"app": "web"}, "1"),
+		NewPod("a", "db-1", map[string]string{"app": "db"}, "2"),
+		NewPod("b", "web-2", map[string]string{"app": "web"}, "3"),
 	} {
 		if err := index.Add(p); err != nil {
 			t.Fatal(err)
@@ -130,7 +130,7 @@ func TestLookups(t *testing.T) {
 		}
 		var got []string
 		for _, p := range pods {
-			got = append(got, p.Namespace+"/"+p.Name)
+			got = append(got, p.Namespace()+"/"+p.Name)
 		}
 		slices.Sort(got)
 		if !reflect.DeepEqual(got, tc.want) {

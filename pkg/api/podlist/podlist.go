@@ -135,14 +135,14 @@ func (l *Lister) selectPods(pods []*podindex.Pod, match Match) *selection {
 		if cap(containers)-len(containers) < 8 {
 			containers = make([]storage.ContainerUsage, 0, 4096)
 		}
-		u, ok := l.store.Pod(storage.PodKey{Namespace: pod.Namespace, Name: pod.Name}, containers[len(containers):])
-		if !ok || match != nil && !match(pod.Name, pod.Namespace, u.Node) {
+		u, ok := l.store.Pod(storage.PodKey{Namespace: pod.Namespace(), Name: pod.Name}, containers[len(containers):])
+		if !ok || match != nil && !match(pod.Name, pod.Namespace(), u.Node) {
 			continue
 		}
 		if n := len(u.Containers); n <= cap(containers)-len(containers) {
 			containers = containers[:len(containers)+n]
 		}
-		s.items = append(s.items, Item{Name: pod.Name, Namespace: pod.Namespace, Labels: pod.Labels, Usage: u})
+		s.items = append(s.items, Item{Name: pod.Name, Namespace: pod.Namespace(), Labels: pod.Labels, Usage: u})
 	}
 	return s
 }
@@ -212,7 +212,7 @@ func sortPods(pods []*podindex.Pod) {
 	}
 	keys := make([]entry, len(pods))
 	for i, p := range pods {
-		keys[i] = entry{p.Namespace, p.Name, p}
+		keys[i] = entry{p.Namespace(), p.Name, p}
 	}
 	slices.SortFunc(keys, func(a, b entry) int {
 		if c := strings.Compare(a.namespace, b.namespace); c != 0 {

@@ -77,7 +77,7 @@ func New(tb testing.TB, nodes, podsPerNode int, containerNames ...string) *Clust
 
 // Pod is a Running pod as the pod informer holds it.
 func Pod(namespace, name string, labels map[string]string) *podindex.Pod {
-	return &podindex.Pod{Namespace: namespace, Name: name, Labels: labels}
+	return podindex.NewPod(namespace, name, labels, "")
 }
 
 // Pods stands in for the pod informer: an indexer, and the handlers
