@@ -284,6 +284,10 @@ func measure(ctx context.Context, c *localcluster.Cluster, mc metricsclient.Inte
 		return r, err
 	}
 	r.liveHeap, r.heap = live/(1<<20), shares
+	if err := logGoMemory(src); err != nil {
+		// A diagnostic only: the run's figures stand without it.
+		klog.ErrorS(err, "Reading the Go memory figures")
+	}
 	klog.InfoS("Live heap after a collection", "MiB", fmt.Sprintf("%.1f", r.liveHeap),
 		"bytesPerContainer", fmt.Sprintf("%.0f", live/float64(total*b.containers)), "bytesPerNode", fmt.Sprintf("%.0f", live/float64(b.nodes)), "profile", heapFile)
 	return r, nil
@@ -551,6 +555,26 @@ func family(src metricsSource, name string) (*dto.MetricFamily, error) {
 		return nil, fmt.Errorf("the server's /metrics has no %s", name)
 	}
 	return f, nil
+}
+
+// logGoMemory logs the Go runtime's account of the process's memory right
+// after the collection the heap profile made: what the RSS holds besides
+// the live heap.
+func logGoMemory(src metricsSource) error {
+	families, err := serverMetrics(src)
+	if err != nil {
+		return err
+	}
+	var kv []any
+	for _, part := range []string{"heap_alloc", "heap_inuse", "heap_idle", "heap_released", "stack_inuse", "mspan_inuse", "gc_sys", "other_sys", "sys"} {
+		f, ok := families["go_memstats_"+part+"_bytes"]
+		if !ok || len(f.GetMetric()) == 0 {
+			return fmt.Errorf("the server's /metrics has no go_memstats_%s_bytes", part)
+		}
+		kv = append(kv, part, fmt.Sprintf("%.1f MiB", f.GetMetric()[0].GetGauge().GetValue()/(1<<20)))
+	}
+	klog.InfoS("Go memory after the collection", kv...)
+	return nil
 }
 
 type histogram struct{ sum, count float64 }
