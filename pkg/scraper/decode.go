@@ -27,22 +27,15 @@ type Decoder struct {
 	// they name. Blocks are compared byte for byte, so a cached entry was
 	// validated by a full parse of exactly these bytes. A block that names
 	// no container (a node's or a pod's) maps to nil.
-	blocks map[string]*containerRef
-	// containers gives every (namespace, pod, container) one reference, so
-	// blocks that spell the same container differently share it; keyed by
-	// containerKey.
-	containers map[string]*containerRef
-	gen        uint32
-	scratch    []byte // unescaped label values
-	keyBuf     []byte // containerKey of the block being parsed
+	blocks  map[string]*containerRef
+	gen     uint32
+	scratch []byte // unescaped label values
+	keyBuf  []byte // the kubelet's spelling of the block being parsed
 }
 
 // NewDecoder returns an empty decoder.
 func NewDecoder() *Decoder {
-	return &Decoder{
-		blocks:     make(map[string]*containerRef),
-		containers: make(map[string]*containerRef),
-	}
+	return &Decoder{blocks: make(map[string]*containerRef)}
 }
 
 // Decode parses one complete /metrics/resource answer into b, which is reset

@@ -1,6 +1,6 @@
 package scraper
 
-import "encoding/binary"
+import "bytes"
 
 // family is a metric family of the kubelet's /metrics/resource endpoint.
 type family uint8
@@ -47,56 +47,84 @@ func familyOf(name []byte) family {
 // container it names, so a known series costs one map lookup and no
 // allocation.
 
-// containerRef is one container of the node's answers. Its namespace, pod
-// and name are held in one string, its key in Decoder.containers (see
-// containerKey), and sliced from it, so a container costs one small
-// allocation for its names.
+// The kubelet spells a container's label block in one way: its labels in
+// name order, values escaped as the text format escapes them.
+const (
+	blockOpen      = `{container="`
+	blockNamespace = `",namespace="`
+	blockPod       = `",pod="`
+	blockClose     = `"}`
+	blockDecor     = len(blockOpen) + len(blockNamespace) + len(blockPod) + len(blockClose)
+)
+
+// appendBlock appends the block the kubelet writes for the container l
+// names; escape=false writes the values as they are instead.
+func appendBlock(buf []byte, l parsedLabels, escape bool) []byte {
+	value := func(buf, v []byte) []byte {
+		if !escape {
+			return append(buf, v...)
+		}
+		for _, c := range v {
+			switch c {
+			case '\\', '"':
+				buf = append(buf, '\\', c)
+			case '\n':
+				buf = append(buf, '\\', 'n')
+			default:
+				buf = append(buf, c)
+			}
+		}
+		return buf
+	}
+	buf = append(buf, blockOpen...)
+	buf = value(buf, l.container)
+	buf = append(buf, blockNamespace...)
+	buf = value(buf, l.namespace)
+	buf = append(buf, blockPod...)
+	buf = value(buf, l.pod)
+	return append(buf, blockClose...)
+}
+
+// containerRef is one container of the node's answers. Its names are sliced
+// from text, the container's block as the kubelet spells it with the values
+// unescaped: where no value needs escaping, as with every name Kubernetes
+// allows, text is the very string that keys the block in Decoder.blocks, so
+// a container costs two small allocations, this and its text.
 type containerRef struct {
-	key string
-	gen uint32 // decode generation in which idx is valid
-	idx int32  // index in Batch.Containers
+	text           string
+	nameLen, nsLen uint32
+	gen            uint32 // decode generation in which idx is valid
+	idx            int32  // index in Batch.Containers
 }
 
 func (r *containerRef) names() (namespace, pod, name string) {
-	nsLen, at := uvarint(r.key, 0)
-	podLen, at := uvarint(r.key, at)
-	podAt := at + nsLen
-	nameAt := podAt + podLen
-	return r.key[at:podAt], r.key[podAt:nameAt], r.key[nameAt:]
+	nameAt := len(blockOpen)
+	nsAt := nameAt + int(r.nameLen) + len(blockNamespace)
+	podAt := nsAt + int(r.nsLen) + len(blockPod)
+	return r.text[nsAt : nsAt+int(r.nsLen)], r.text[podAt : len(r.text)-len(blockClose)], r.text[nameAt : nameAt+int(r.nameLen)]
 }
 
-// containerKey spells namespace, pod and container as one string that no
-// other triple spells: the lengths of the first two lead, as uvarints.
-func containerKey(buf []byte, l parsedLabels) []byte {
-	buf = binary.AppendUvarint(buf[:0], uint64(len(l.namespace)))
-	buf = binary.AppendUvarint(buf, uint64(len(l.pod)))
-	buf = append(buf, l.namespace...)
-	buf = append(buf, l.pod...)
-	return append(buf, l.container...)
-}
-
-// uvarint reads the uvarint that containerKey wrote at s[at:] and returns
-// it with the index after it.
-func uvarint(s string, at int) (v, next int) {
-	var shift uint
-	for {
-		c := s[at]
-		at++
-		v |= int(c&0x7f) << shift
-		if c < 0x80 {
-			return v, at
-		}
-		shift += 7
+// remember keeps a block that was parsed in full, with the container it
+// names or nil. Blocks that spell one container differently (labels in
+// another order, or more labels) share its reference, found under the
+// kubelet's spelling, so their samples meet in one Batch container.
+func (d *Decoder) remember(block []byte, l parsedLabels) *containerRef {
+	if l.namespace == nil || l.pod == nil || l.container == nil {
+		d.blocks[string(block)] = nil
+		return nil
 	}
-}
-
-func (d *Decoder) containerRefOf(l parsedLabels) *containerRef {
-	d.keyBuf = containerKey(d.keyBuf, l)
-	ref := d.containers[string(d.keyBuf)]
+	d.keyBuf = appendBlock(d.keyBuf[:0], l, true)
+	ref := d.blocks[string(d.keyBuf)]
 	if ref == nil {
-		key := string(d.keyBuf)
-		ref = &containerRef{key: key}
-		d.containers[key] = ref
+		kubelets := string(d.keyBuf)
+		ref = &containerRef{text: kubelets, nameLen: uint32(len(l.container)), nsLen: uint32(len(l.namespace))}
+		if len(kubelets) != blockDecor+len(l.container)+len(l.namespace)+len(l.pod) {
+			ref.text = string(appendBlock(nil, l, false)) // a value was escaped
+		}
+		d.blocks[kubelets] = ref
+	}
+	if !bytes.Equal(block, d.keyBuf) {
+		d.blocks[string(block)] = ref
 	}
 	return ref
 }
@@ -109,5 +137,4 @@ func (d *Decoder) prune(live int) {
 		return
 	}
 	d.blocks = make(map[string]*containerRef, len(d.blocks)/4)
-	d.containers = make(map[string]*containerRef, live)
 }

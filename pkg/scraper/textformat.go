@@ -39,10 +39,7 @@ func (d *Decoder) parseSample(line []byte, now int64, b *sample.Batch) error {
 		key := line[blockStart:i]
 		var known bool
 		if ref, known = d.blocks[string(key)]; !known {
-			if labels.namespace != nil && labels.pod != nil && labels.container != nil {
-				ref = d.containerRefOf(labels)
-			}
-			d.blocks[string(key)] = ref
+			ref = d.remember(key, labels)
 		}
 		i = skipBlank(line, i)
 	}
