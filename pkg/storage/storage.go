@@ -11,6 +11,7 @@ package storage
 import (
 	"math/bits"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -63,9 +64,11 @@ func (s *Store) Version() uint64 { return s.version.Load() }
 type nodeEntry struct {
 	name string
 
-	mu        sync.RWMutex
-	series    series
-	pods      map[PodKey]*podEntry
+	mu     sync.RWMutex
+	series series
+	// pods is sorted by key: a slice costs a fraction of a map's memory,
+	// and the pod looked for is mostly found next to the last (see pod).
+	pods      []*podEntry
 	lastWrite int64 // unix nanoseconds of the last successful scrape
 	gen       uint32
 	// counted is what this node adds to the store's servable counters.
@@ -85,7 +88,6 @@ type containerEntry struct {
 	name   string
 	start  int64 // unix nanoseconds, 0 when unknown
 	series series
-	gen    uint32
 }
 
 // point is the newest point of a series: every value the API serves is
@@ -101,12 +103,22 @@ type point struct {
 
 // series keeps what a rate needs and nothing more: the newest point and the
 // time and CPU reading of the one before it (previous, valid when n is 2).
+// The newest point's fields are held apart from its values, with the small
+// fields, so that a container entry fits the next smaller size class.
 type series struct {
-	newest     point
+	newest     values
 	prevTime   int64
 	prevCPU    uint64
+	fields     sample.Field // of the newest point
 	prevHasCPU bool
-	n          uint8 // points held: 0, 1 or 2
+	n          uint8  // points held: 0, 1 or 2
+	gen        uint32 // the node's write that last saw a container's series
+}
+
+// values are a point's values without its fields.
+type values struct {
+	time              int64
+	cpu, memory, swap uint64
 }
 
 // add records p unless it is not newer than the newest point: a kubelet
@@ -116,18 +128,18 @@ type series struct {
 // restarted, so the older point no longer belongs to the same counter.
 func (s *series) add(p point) {
 	if s.n > 0 {
-		last := &s.newest
-		if p.time <= last.time {
+		if p.time <= s.newest.time {
 			return
 		}
-		if p.fields&last.fields&sample.HasCPU != 0 && p.cpu < last.cpu {
+		if p.fields&s.fields&sample.HasCPU != 0 && p.cpu < s.newest.cpu {
 			s.n = 0
 		}
 	}
 	if s.n > 0 {
-		s.prevTime, s.prevCPU, s.prevHasCPU = s.newest.time, s.newest.cpu, s.newest.fields&sample.HasCPU != 0
+		s.prevTime, s.prevCPU, s.prevHasCPU = s.newest.time, s.newest.cpu, s.fields&sample.HasCPU != 0
 	}
-	s.newest = p
+	s.newest = values{time: p.time, cpu: p.cpu, memory: p.memory, swap: p.swap}
+	s.fields = p.fields
 	s.n = min(s.n+1, 2)
 }
 
@@ -159,21 +171,23 @@ func (s *Store) Write(node string, b *sample.Batch, scrapeTime time.Time) {
 	if b.Node.Has(sample.HasCPU | sample.HasMemory) {
 		n.series.add(pointOf(&b.Node))
 	}
+	last := 0 // index of the last pod found
 	for i := range b.Containers {
 		c := &b.Containers[i]
 		if !c.Has(sample.HasCPU) && !c.Has(sample.HasMemory) {
 			continue // nothing the API serves
 		}
 		key := PodKey{c.Namespace, c.Pod}
-		p := n.pods[key]
-		if p == nil {
-			p = &podEntry{key: key, node: n}
-			n.pods[key] = p
-			added = append(added, p)
+		at, found := n.pod(key, last)
+		if !found {
+			n.pods = slices.Insert(n.pods, at, &podEntry{key: key, node: n})
+			added = append(added, n.pods[at])
 		}
+		last = at
+		p := n.pods[at]
 		p.gen = gen
 		ce := p.container(c.Name)
-		ce.gen = gen
+		ce.series.gen = gen
 		if c.StartTime != 0 && c.StartTime != ce.start {
 			// A container that started after the newest point kept is a
 			// new instance: its counter starts again and no earlier point
@@ -187,15 +201,15 @@ func (s *Store) Write(node string, b *sample.Batch, scrapeTime time.Time) {
 		}
 		ce.series.add(pointOf(&c.Point))
 	}
-	for key, p := range n.pods {
+	n.pods = slices.DeleteFunc(n.pods, func(p *podEntry) bool {
 		if p.gen != gen {
-			delete(n.pods, key)
 			p.gone = true
 			removed = append(removed, p)
-			continue
+			return true
 		}
-		p.containers = slices.DeleteFunc(p.containers, func(c containerEntry) bool { return c.gen != gen })
-	}
+		p.containers = slices.DeleteFunc(p.containers, func(c containerEntry) bool { return c.series.gen != gen })
+		return false
+	})
 	n.lastWrite = scrapeTime.UnixNano()
 	s.version.Add(1)
 	s.recount(n)
@@ -225,10 +239,28 @@ func (s *Store) nodeEntry(name string) *nodeEntry {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if n = s.nodes[name]; n == nil {
-		n = &nodeEntry{name: name, pods: make(map[PodKey]*podEntry)}
+		n = &nodeEntry{name: name}
 		s.nodes[name] = n
 	}
 	return n
+}
+
+// pod finds key in the node's pods and returns its index, or where it
+// belongs and false. It tries the last pod found and the one after it
+// first: a kubelet lists containers by pod within each container name, and
+// other sources list a pod's containers together.
+func (n *nodeEntry) pod(key PodKey, last int) (int, bool) {
+	for i := last; i <= last+1 && i < len(n.pods); i++ {
+		if n.pods[i].key == key {
+			return i, true
+		}
+	}
+	return slices.BinarySearchFunc(n.pods, key, func(p *podEntry, key PodKey) int {
+		if c := strings.Compare(p.key.Namespace, key.Namespace); c != 0 {
+			return c
+		}
+		return strings.Compare(p.key.Name, key.Name)
+	})
 }
 
 // container returns the entry named name, adding it in name order if new.
@@ -283,9 +315,9 @@ func (s *Store) Forget(keep func(node string) bool) {
 		}
 		delete(s.nodes, name)
 		n.mu.Lock()
-		for key, p := range n.pods {
-			if s.pods[key] == p {
-				delete(s.pods, key)
+		for _, p := range n.pods {
+			if s.pods[p.key] == p {
+				delete(s.pods, p.key)
 			}
 		}
 		if n.countedNode {
@@ -358,7 +390,7 @@ func (s *Store) Node(name string) (Usage, bool) {
 		return Usage{}, false
 	}
 	// A node's points always carry both CPU and working set (see Write).
-	return usageAt(&n.series.newest, cpuRate(&n.series.newest, n.series.prevTime, n.series.prevCPU)), true
+	return usageAt(&n.series, cpuRate(&n.series.newest, n.series.prevTime, n.series.prevCPU)), true
 }
 
 // Pod returns the usage of a pod whose node is not stale, once at least one
@@ -416,7 +448,7 @@ func (s *Store) usage(c *containerEntry) (Usage, bool) {
 	newest := &sr.newest
 	var rate cpuUsage
 	switch {
-	case newest.fields&sample.HasCPU == 0:
+	case sr.fields&sample.HasCPU == 0:
 	case sr.n == 2 && sr.prevHasCPU:
 		rate = cpuRate(newest, sr.prevTime, sr.prevCPU)
 	case sr.n == 1 && c.start > 0:
@@ -425,7 +457,7 @@ func (s *Store) usage(c *containerEntry) (Usage, bool) {
 			rate = cpuRate(newest, c.start, 0)
 		}
 	}
-	u := usageAt(newest, rate)
+	u := usageAt(sr, rate)
 	return u, u.HasCPU || u.HasMemory
 }
 
@@ -438,7 +470,7 @@ type cpuUsage struct {
 
 // cpuRate computes the rate at newest against an earlier CPU reading, in
 // exact integer arithmetic: floor(Δcpu × 1e9 / Δt) nanocores.
-func cpuRate(newest *point, earlierTime int64, earlierCPU uint64) cpuUsage {
+func cpuRate(newest *values, earlierTime int64, earlierCPU uint64) cpuUsage {
 	window := uint64(newest.time - earlierTime)
 	hi, lo := bits.Mul64(newest.cpu-earlierCPU, uint64(time.Second))
 	var rate uint64
@@ -450,16 +482,17 @@ func cpuRate(newest *point, earlierTime int64, earlierCPU uint64) cpuUsage {
 	return cpuUsage{ok: true, window: time.Duration(window), nanocore: rate}
 }
 
-// usageAt is the usage at newest with the given CPU rate.
-func usageAt(newest *point, rate cpuUsage) Usage {
+// usageAt is the usage at the series' newest point with the given CPU rate.
+func usageAt(s *series, rate cpuUsage) Usage {
+	newest := &s.newest
 	return Usage{
 		Timestamp: newest.time,
 		Window:    rate.window,
 		CPU:       rate.nanocore,
 		HasCPU:    rate.ok,
 		Memory:    newest.memory,
-		HasMemory: newest.fields&sample.HasMemory != 0,
+		HasMemory: s.fields&sample.HasMemory != 0,
 		Swap:      newest.swap,
-		HasSwap:   newest.fields&sample.HasSwap != 0,
+		HasSwap:   s.fields&sample.HasSwap != 0,
 	}
 }

@@ -313,6 +313,41 @@ func TestPodMovesBetweenNodes(t *testing.T) {
 	}
 }
 
+func TestNodePodsInAnyOrder(t *testing.T) {
+	s, _ := newTestStore()
+	old := -time.Hour
+	// Three writes of one node, 10 s apart; each lists its pods in another
+	// order. p3 leaves after the first, p10 arrives in the second.
+	orders := [][]int{{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, {9, 10, 0, 8, 1, 7, 2, 6, 4, 5}, {5, 10, 4, 9, 0, 1, 2, 8, 7, 6}}
+	for step, order := range orders {
+		ts := time.Duration(step) * 10 * time.Second
+		b := batch(ts, uint64(step+1)*1e9)
+		for _, p := range order {
+			for _, c := range []string{"b", "a"} {
+				b.Containers = append(b.Containers, ctr("ns", fmt.Sprintf("p%d", p), c, old, ts, uint64(step+1)*uint64(p+1)*1e9, 10))
+			}
+		}
+		s.Write("node", b, t0)
+	}
+	for p := range 11 {
+		got, ok := s.Pod(PodKey{"ns", fmt.Sprintf("p%d", p)}, nil)
+		if p == 3 {
+			if ok {
+				t.Errorf("p3 left the node but is served: %+v", got)
+			}
+			continue
+		}
+		// Each container's counter grew by (p+1) s in 10 s.
+		want := uint64(p+1) * 1e8
+		if !ok || len(got.Containers) != 2 || got.Containers[0].Name != "a" || got.Containers[0].CPU != want || got.Containers[1].CPU != want {
+			t.Errorf("p%d = %+v, %v; want containers a and b at %d nanocores", p, got, ok, want)
+		}
+	}
+	if _, containers := s.Counts(); containers != 20 {
+		t.Errorf("servable containers = %d, want 20", containers)
+	}
+}
+
 // scaleBatches builds nodes × pods × containers batches at step i.
 func scaleBatches(nodes, pods, containers, step int) ([]string, []*sample.Batch) {
 	names := make([]string, nodes)
