@@ -2,6 +2,7 @@ package kubeletsim
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -383,7 +384,42 @@ func (f *Fleet) serveResourceMetrics(w http.ResponseWriter, r *http.Request, i i
 		}
 	}
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	_, _ = w.Write(body)
+	writeMaybeGzipped(w, r, body)
+}
+
+// gzipWriters are reused across answers, as the kubelet's metrics handler
+// (Prometheus' promhttp) reuses its writers.
+var gzipWriters = sync.Pool{New: func() any { return gzip.NewWriter(nil) }}
+
+// writeMaybeGzipped writes body gzipped when the client accepts gzip, as a
+// kubelet does: its metrics handler negotiates the encoding from
+// Accept-Encoding, and Go clients ask for gzip unless told not to.
+func writeMaybeGzipped(w http.ResponseWriter, r *http.Request, body []byte) {
+	if !acceptsGzip(r.Header.Get("Accept-Encoding")) {
+		_, _ = w.Write(body)
+		return
+	}
+	w.Header().Set("Content-Encoding", "gzip")
+	gz := gzipWriters.Get().(*gzip.Writer)
+	defer gzipWriters.Put(gz)
+	gz.Reset(w)
+	if _, err := gz.Write(body); err == nil {
+		_ = gz.Close()
+	}
+}
+
+// acceptsGzip reports whether an Accept-Encoding header lists gzip with a
+// weight above zero.
+func acceptsGzip(header string) bool {
+	for _, coding := range strings.Split(header, ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(coding), ";")
+		if !strings.EqualFold(strings.TrimSpace(name), "gzip") {
+			continue
+		}
+		q, found := strings.CutPrefix(strings.ReplaceAll(params, " ", ""), "q=")
+		return !found || strings.Trim(q, "0.") != ""
+	}
+	return false
 }
 
 // Stats is what node i reports at now: every Running pod bound to it, with

@@ -1,6 +1,8 @@
 package kubeletsim
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -12,6 +14,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
@@ -141,4 +144,48 @@ func TestSessionResumption(t *testing.T) {
 	}
 	check("after the certificate changed", false, nameOnlyLeaf)
 	check("a connection after that", true, nameOnlyLeaf)
+}
+
+// TestGzippedAnswers: the answer is gzipped when the request accepts gzip,
+// as a kubelet's metrics handler negotiates it, and plain otherwise.
+func TestGzippedAnswers(t *testing.T) {
+	body := []byte("node_cpu_usage_seconds_total 1 2\n")
+	for _, tc := range []struct {
+		acceptEncoding string
+		gzipped        bool
+	}{
+		{"", false},
+		{"gzip", true},
+		{"GZIP", true},
+		{"deflate, gzip", true},
+		{"br;q=1.0, gzip;q=0.8", true},
+		{"deflate", false},
+		{"gzip;q=0", false},
+		{"gzip; q=0.000", false},
+		{"identity", false},
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/metrics/resource", nil)
+		if tc.acceptEncoding != "" {
+			r.Header.Set("Accept-Encoding", tc.acceptEncoding)
+		}
+		w := httptest.NewRecorder()
+		writeMaybeGzipped(w, r, body)
+		got := w.Body.Bytes()
+		if gzipped := w.Header().Get("Content-Encoding") == "gzip"; gzipped != tc.gzipped {
+			t.Errorf("Accept-Encoding %q: gzipped = %v, want %v", tc.acceptEncoding, gzipped, tc.gzipped)
+			continue
+		}
+		if tc.gzipped {
+			zr, err := gzip.NewReader(bytes.NewReader(got))
+			if err != nil {
+				t.Fatalf("Accept-Encoding %q: %v", tc.acceptEncoding, err)
+			}
+			if got, err = io.ReadAll(zr); err != nil {
+				t.Fatalf("Accept-Encoding %q: %v", tc.acceptEncoding, err)
+			}
+		}
+		if !bytes.Equal(got, body) {
+			t.Errorf("Accept-Encoding %q: body %q, want %q", tc.acceptEncoding, got, body)
+		}
+	}
 }
