@@ -2,7 +2,6 @@ package scraper
 
 import (
 	"bufio"
-	"compress/gzip"
 	"context"
 	"errors"
 	"io"
@@ -12,6 +11,11 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	// A quarter to a third faster at gunzipping a kubelet's answer than
+	// compress/gzip (BenchmarkGunzipAnswer), with the same API; already a
+	// dependency of Prometheus' client.
+	"github.com/klauspost/compress/gzip"
 )
 
 // kubeletTransport is the round tripper kubelet scrapes go through: HTTP/1.1

@@ -294,3 +294,32 @@ func TestTransportProxy(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// BenchmarkGunzipAnswer reads a gzipped answer of 30 pods × 2 containers
+// through the transport's pooled gzip reader, as a scrape does.
+func BenchmarkGunzipAnswer(b *testing.B) {
+	payload := nodeAnswer(30, 2)
+	var gzipped bytes.Buffer
+	w := gzip.NewWriter(&gzipped)
+	if _, err := w.Write(payload); err != nil {
+		b.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		b.Fatal(err)
+	}
+	t := &kubeletTransport{}
+	var out bytes.Buffer
+	b.SetBytes(int64(len(payload)))
+	b.ReportAllocs()
+	for b.Loop() {
+		gz, err := t.gzipReader(bytes.NewReader(gzipped.Bytes()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		out.Reset()
+		if _, err := out.ReadFrom(gz); err != nil {
+			b.Fatal(err)
+		}
+		t.gzips.Put(gz)
+	}
+}
