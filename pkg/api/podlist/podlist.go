@@ -129,11 +129,13 @@ func (l *Lister) List(ns string, sel labels.Selector, match Match, created metav
 func (l *Lister) selectPods(pods []*podindex.Pod, match Match) *selection {
 	s := &selection{items: make([]Item, 0, len(pods))}
 	// The containers of all pods share few arrays, filled in place by the
-	// store.
+	// store, sized for two containers a pod so that a namespace's list does
+	// not take an array made for all pods.
+	chunk := min(4096, 2*len(pods)+8)
 	var containers []storage.ContainerUsage
 	for _, pod := range pods {
 		if cap(containers)-len(containers) < 8 {
-			containers = make([]storage.ContainerUsage, 0, 4096)
+			containers = make([]storage.ContainerUsage, 0, chunk)
 		}
 		u, ok := l.store.Pod(storage.PodKey{Namespace: pod.Namespace(), Name: pod.Name}, containers[len(containers):])
 		if !ok || match != nil && !match(pod.Name, pod.Namespace(), u.Node) {
