@@ -90,9 +90,10 @@ type containerEntry struct {
 	series series
 }
 
-// point is the newest point of a series: every value the API serves is
-// read from it. Its time is that of the CPU reading, or of the working set
-// when the kubelet sent no CPU reading.
+// point is one observation of a node or container as a series takes it;
+// the newest one is what every value the API serves is read from. Its time
+// is that of the CPU reading, or of the working set when the kubelet sent
+// no CPU reading.
 type point struct {
 	time   int64
 	cpu    uint64
