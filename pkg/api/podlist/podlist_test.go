@@ -206,13 +206,18 @@ func BenchmarkServeAllPods(b *testing.B) {
 	}
 }
 
-func serveAllPods(b *testing.B, mediaType string, repeat listRepeat, objects bool) {
+// encoderFor is the server's encoder of v1beta1 objects in mediaType.
+func encoderFor(b *testing.B, mediaType string) runtime.Encoder {
 	codecs := testCodecs()
 	info, ok := runtime.SerializerInfoForMediaType(codecs.SupportedMediaTypes(), mediaType)
 	if !ok {
 		b.Fatalf("no serializer for %s", mediaType)
 	}
-	encoder := codecs.EncoderForVersion(info.Serializer, v1beta1.SchemeGroupVersion)
+	return codecs.EncoderForVersion(info.Serializer, v1beta1.SchemeGroupVersion)
+}
+
+func serveAllPods(b *testing.B, mediaType string, repeat listRepeat, objects bool) {
+	encoder := encoderFor(b, mediaType)
 	c := apitest.New(b, 1000, 30, "app", "sidecar")
 	l := newLister(b, c)
 	var out bytes.Buffer
@@ -249,12 +254,7 @@ func serveAllPods(b *testing.B, mediaType string, repeat listRepeat, objects boo
 // 30 pods × 2 containers, 3 namespaces), as an HPA's or a per-namespace
 // `kubectl top pods` asks: selected and encoded for each list.
 func BenchmarkListNamespace(b *testing.B) {
-	codecs := testCodecs()
-	info, ok := runtime.SerializerInfoForMediaType(codecs.SupportedMediaTypes(), runtime.ContentTypeProtobuf)
-	if !ok {
-		b.Fatal("no protobuf serializer")
-	}
-	encoder := codecs.EncoderForVersion(info.Serializer, v1beta1.SchemeGroupVersion)
+	encoder := encoderFor(b, runtime.ContentTypeProtobuf)
 	c := apitest.New(b, 15, 30, "app", "sidecar")
 	l := newLister(b, c)
 	var out bytes.Buffer
