@@ -170,7 +170,7 @@ func (c *Client) dialKubelet(dialer *net.Dialer, base *tls.Config) func(ctx cont
 			cfg.ClientSessionCache = sessionsAt{c.sessions, addr}
 		}
 		if c.nodeNames != nil {
-			c.nodeNames.configure(cfg, host)
+			c.nodeNames.configure(cfg, addr)
 		}
 		conn := tls.Client(raw, cfg)
 		hctx, cancel := context.WithTimeout(ctx, tlsHandshakeTimeout)
@@ -234,8 +234,8 @@ func (e *ScrapeError) Error() string { return e.Err.Error() }
 func (e *ScrapeError) Unwrap() error { return e.Err }
 
 // target returns the address of node's resource metrics and the host in it.
-func (c *Client) target(node *corev1.Node) (url, host string, err error) {
-	host, err = nodeAddress(node, c.cfg.AddressTypes)
+func (c *Client) target(node *corev1.Node) (url, addr string, err error) {
+	host, err := nodeAddress(node, c.cfg.AddressTypes)
 	if err != nil {
 		return "", "", err
 	}
@@ -249,7 +249,8 @@ func (c *Client) target(node *corev1.Node) (url, host string, err error) {
 	if p := node.Annotations[ResourceMetricsPathAnnotation]; p != "" {
 		path = p
 	}
-	return c.cfg.Scheme + "://" + net.JoinHostPort(host, strconv.Itoa(port)) + path, host, nil
+	addr = net.JoinHostPort(host, strconv.Itoa(port))
+	return c.cfg.Scheme + "://" + addr + path, addr, nil
 }
 
 // nodeAddress picks the first address of the first preferred type the node has.
@@ -268,12 +269,12 @@ func nodeAddress(node *corev1.Node, types []corev1.NodeAddressType) (string, err
 // verified, it first tells the verifier the names the kubelet at the
 // node's address may be certified for.
 func (c *Client) Fetch(ctx context.Context, node *corev1.Node, buf *bytes.Buffer) error {
-	url, host, err := c.target(node)
+	url, addr, err := c.target(node)
 	if err != nil {
 		return &ScrapeError{ReasonAddress, err}
 	}
 	if c.nodeNames != nil {
-		c.nodeNames.remember(host, node)
+		c.nodeNames.remember(addr, node)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"slices"
 	"sync"
@@ -20,8 +21,10 @@ import (
 type NodeNameVerifier struct {
 	roots *x509.CertPool
 
-	mu    sync.RWMutex
-	names map[string][]string // address → the names of the node at it
+	mu sync.RWMutex
+	// names maps an address dialed (host:port) to the names of the node
+	// there; keyed with the port, as several kubelets may share a host.
+	names map[string][]string
 }
 
 // NewNodeNameVerifier trusts roots (nil: the system's).
@@ -29,9 +32,9 @@ func NewNodeNameVerifier(roots *x509.CertPool) *NodeNameVerifier {
 	return &NodeNameVerifier{roots: roots, names: make(map[string][]string)}
 }
 
-// remember records the names the node reached at host may be certified
-// for: its name and its Hostname and DNS addresses.
-func (v *NodeNameVerifier) remember(host string, node *corev1.Node) {
+// remember records the names the node reached at addr (host:port) may be
+// certified for: its name and its Hostname and DNS addresses.
+func (v *NodeNameVerifier) remember(addr string, node *corev1.Node) {
 	names := []string{node.Name}
 	for _, a := range node.Status.Addresses {
 		switch a.Type {
@@ -42,27 +45,27 @@ func (v *NodeNameVerifier) remember(host string, node *corev1.Node) {
 		}
 	}
 	v.mu.RLock()
-	same := slices.Equal(v.names[host], names)
+	same := slices.Equal(v.names[addr], names)
 	v.mu.RUnlock()
 	if same {
 		return
 	}
 	v.mu.Lock()
-	v.names[host] = names
+	v.names[addr] = names
 	v.mu.Unlock()
 }
 
-// configure makes cfg, a connection's own copy, verify the kubelet at
-// host with v instead of the standard check.
-func (v *NodeNameVerifier) configure(cfg *tls.Config, host string) {
+// configure makes cfg, a connection's own copy, verify the kubelet at addr
+// (host:port) with v instead of the standard check.
+func (v *NodeNameVerifier) configure(cfg *tls.Config, addr string) {
 	// Verified, in full, by VerifyConnection.
 	cfg.InsecureSkipVerify = true
-	cfg.VerifyConnection = func(cs tls.ConnectionState) error { return v.verify(cs, host) }
+	cfg.VerifyConnection = func(cs tls.ConnectionState) error { return v.verify(cs, addr) }
 }
 
-// verify checks the chain against the roots and the leaf against the
-// address dialed or, failing that, any name of the node at that address.
-func (v *NodeNameVerifier) verify(cs tls.ConnectionState, host string) error {
+// verify checks the chain against the roots and the leaf against the host
+// dialed or, failing that, any name of the node at that address.
+func (v *NodeNameVerifier) verify(cs tls.ConnectionState, addr string) error {
 	if len(cs.PeerCertificates) == 0 {
 		return errors.New("the kubelet presented no certificate")
 	}
@@ -75,12 +78,16 @@ func (v *NodeNameVerifier) verify(cs tls.ConnectionState, host string) error {
 	if _, err := leaf.Verify(opts); err != nil {
 		return &tls.CertificateVerificationError{UnverifiedCertificates: cs.PeerCertificates, Err: err}
 	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
 	hostErr := leaf.VerifyHostname(host)
 	if hostErr == nil {
 		return nil
 	}
 	v.mu.RLock()
-	names := v.names[host]
+	names := v.names[addr]
 	v.mu.RUnlock()
 	for _, n := range names {
 		if leaf.VerifyHostname(n) == nil {

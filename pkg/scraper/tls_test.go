@@ -194,3 +194,47 @@ func TestExtraCAs(t *testing.T) {
 		})
 	}
 }
+
+// TestNodeNamesPerAddress: kubelets on one host and different ports, as
+// simulated ones are, each certified for its own node's name only, are
+// each verified against their own node's names, whichever node was
+// fetched last: a connection to node-a set up after node-b's fetch (as
+// when their scrapes run at once) still expects node-a.
+func TestNodeNamesPerAddress(t *testing.T) {
+	ca := newTestCA(t, "kubelet-ca")
+	later := time.Now().Add(time.Hour)
+	nodes := map[string]*corev1.Node{}
+	for _, name := range []string{"node-a", "node-b"} {
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = w.Write([]byte("ok"))
+		}))
+		srv.TLS = &tls.Config{Certificates: []tls.Certificate{ca.serving(t, []string{name}, nil, later)}}
+		srv.StartTLS()
+		t.Cleanup(srv.Close)
+		nodes[name] = kubeletAt(t, name, srv.URL)
+	}
+	client, err := NewClient(ClientConfig{
+		Rest:   &rest.Config{TLSClientConfig: rest.TLSClientConfig{CAData: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw})}},
+		Scheme: "https", UseNodeStatusPort: true, AddressTypes: []corev1.NodeAddressType{corev1.NodeInternalIP},
+		MaxBodyBytes: 1 << 10, VerifyNodeNames: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var body bytes.Buffer
+	for _, name := range []string{"node-a", "node-b"} {
+		if err := client.Fetch(ctx, nodes[name], &body); err != nil {
+			t.Fatalf("Fetch %s: %v", name, err)
+		}
+	}
+	_, addr, err := client.target(nodes["node-a"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := client.kubelets.dial(ctx, "https", addr)
+	if err != nil {
+		t.Fatalf("a new connection to node-a after node-b's fetch: %v", err)
+	}
+	_ = conn.Close()
+}
