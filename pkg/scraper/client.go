@@ -233,7 +233,8 @@ type ScrapeError struct {
 func (e *ScrapeError) Error() string { return e.Err.Error() }
 func (e *ScrapeError) Unwrap() error { return e.Err }
 
-// target returns the address of node's resource metrics and the host in it.
+// target returns the URL of node's resource metrics and the address
+// (host:port) in it.
 func (c *Client) target(node *corev1.Node) (url, addr string, err error) {
 	host, err := nodeAddress(node, c.cfg.AddressTypes)
 	if err != nil {

@@ -3,7 +3,6 @@ package scraper
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
@@ -12,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -23,10 +21,10 @@ import (
 
 // kubeletsEnv, when set to a count, makes the test binary serve that many
 // kubelets (httptest TLS servers offering HTTP/2 and answering in gzip when
-// asked, as a kubelet does) and
-// print their URLs, one per line, until its standard input closes. The
-// connection benchmark runs them in a process of their own so that the heap
-// it measures holds the client's half of each connection only.
+// asked, as a kubelet does) and print their URLs, one per line, until its
+// standard input closes. The connection benchmark runs them in a process of
+// their own so that the heap it measures holds the client's half of each
+// connection only.
 const kubeletsEnv = "SCRAPER_TEST_KUBELETS"
 
 func TestMain(m *testing.M) {
@@ -44,18 +42,9 @@ func serveKubelets(count string) {
 		os.Exit(2)
 	}
 	answer := nodeAnswer(30, 2)
-	var gzipped bytes.Buffer
-	gz := gzip.NewWriter(&gzipped)
-	_, _ = gz.Write(answer)
-	_ = gz.Close()
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
-			w.Header().Set("Content-Encoding", "gzip")
-			_, _ = w.Write(gzipped.Bytes())
-			return
-		}
-		_, _ = w.Write(answer)
+		kubeletsim.WriteMaybeGzipped(w, r, answer)
 	})
 	for range n {
 		srv := httptest.NewUnstartedServer(handler)

@@ -384,17 +384,17 @@ func (f *Fleet) serveResourceMetrics(w http.ResponseWriter, r *http.Request, i i
 		}
 	}
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	writeMaybeGzipped(w, r, body)
+	WriteMaybeGzipped(w, r, body)
 }
 
 // gzipWriters are reused across answers, as the kubelet's metrics handler
 // (Prometheus' promhttp) reuses its writers.
 var gzipWriters = sync.Pool{New: func() any { return gzip.NewWriter(nil) }}
 
-// writeMaybeGzipped writes body gzipped when the client accepts gzip, as a
+// WriteMaybeGzipped writes body gzipped when the client accepts gzip, as a
 // kubelet does: its metrics handler negotiates the encoding from
 // Accept-Encoding, and Go clients ask for gzip unless told not to.
-func writeMaybeGzipped(w http.ResponseWriter, r *http.Request, body []byte) {
+func WriteMaybeGzipped(w http.ResponseWriter, r *http.Request, body []byte) {
 	if !acceptsGzip(r.Header.Get("Accept-Encoding")) {
 		_, _ = w.Write(body)
 		return

@@ -169,7 +169,7 @@ func TestGzippedAnswers(t *testing.T) {
 			r.Header.Set("Accept-Encoding", tc.acceptEncoding)
 		}
 		w := httptest.NewRecorder()
-		writeMaybeGzipped(w, r, body)
+		WriteMaybeGzipped(w, r, body)
 		got := w.Body.Bytes()
 		if gzipped := w.Header().Get("Content-Encoding") == "gzip"; gzipped != tc.gzipped {
 			t.Errorf("Accept-Encoding %q: gzipped = %v, want %v", tc.acceptEncoding, gzipped, tc.gzipped)
