@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
 
 	"github.com/kubemetrics/metrics-server/test/e2e/e2eutil"
+	"github.com/kubemetrics/metrics-server/test/kubeletsim"
 	"github.com/kubemetrics/metrics-server/test/localcluster"
 )
 
@@ -66,6 +68,9 @@ func run(m *testing.M) int {
 		Dir: dir, ToolsDir: toolsDir, MetricsServer: binary,
 		Manifests: filepath.Join("..", "..", "manifests", "base"),
 		PortBase:  portBase, Nodes: nodeCount,
+		// Longer than the whole suite: the oracle judges every served
+		// value against what the kubelets reported.
+		StatsHistory: time.Hour,
 		MetricsServerArgs: []string{"--metric-resolution=" + resolution.String(), "--kubelet-request-timeout=5s", "--v=2",
 			// Small enough that the endless answer (FaultHuge) is cut
 			// off as too large long before the request times out, even
@@ -90,7 +95,22 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "creating the workload:", err)
 		return 1
 	}
+	// Everything served while the suite runs (pods created, deleted and
+	// restarted, kubelet faults, kube-apiserver and metrics server
+	// restarts) is judged against the simulated kubelets' truth.
+	watch, err := e2eutil.WatchServed(cluster.Admin, kubeletsim.NewOracle(cluster.Fleet))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	code := m.Run()
+	if seen := watch.Stop(); seen.Wrong > 0 || seen.Checked == 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: the oracle: %s in %d lists (%d failed):\n  %s\n", seen.Result, seen.Polls, seen.FailedPolls,
+			strings.Join(seen.Violations, "\n  "))
+		code = 1
+	} else {
+		fmt.Printf("The oracle: %s in %d lists (%d failed)\n", seen.Result, seen.Polls, seen.FailedPolls)
+	}
 	if code != 0 {
 		e2eutil.DumpLogs(dir)
 	} else {

@@ -12,6 +12,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +20,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
@@ -59,7 +61,7 @@ const (
 	FaultBadCert  Fault = "bad-cert" // a serving certificate from an unknown CA
 	// A serving certificate for the node's names only, no IP address.
 	FaultNameOnlyCert Fault = "name-only-cert"
-	FaultScrapeErr    Fault = "scrape-error" // resource_scrape_error 1 and no container series
+	FaultScrapeErr    Fault = "scrape-error" // resource_scrape_error 1 and nothing else, as a kubelet whose stats collection failed
 )
 
 // Absent is the usage ContainerUsage reports for a container whose sample
@@ -95,7 +97,10 @@ type Config struct {
 	// StatsInterval is how often stats are refreshed: timestamps are
 	// multiples of it, like a kubelet's housekeeping.
 	StatsInterval time.Duration
-	Client        kubernetes.Interface
+	// History is how long each node's stats are kept for StatsAt (0:
+	// not kept).
+	History time.Duration
+	Client  kubernetes.Interface
 	// Schedule binds pods without a node to the fleet's nodes.
 	Schedule bool
 }
@@ -108,6 +113,7 @@ type Fleet struct {
 	nodes     corelisters.NodeLister
 	synced    []cache.InformerSynced
 	servers   []*http.Server
+	ledgers   []*ledger // each node's counters
 
 	mu       sync.Mutex
 	firstRun map[string]time.Time       // pod UID → when the fleet first ran it
@@ -120,10 +126,12 @@ const byNode = "byNode"
 // New prepares a fleet; Run starts it.
 func New(cfg Config) *Fleet {
 	f := &Fleet{cfg: cfg, nodeIndex: make(map[string]int, len(cfg.Nodes)), firstRun: map[string]time.Time{},
-		conns: make([]map[net.Conn]*tls.Config, len(cfg.Nodes)), configs: map[certKey]*tls.Config{}}
+		conns: make([]map[net.Conn]*tls.Config, len(cfg.Nodes)), configs: map[certKey]*tls.Config{},
+		ledgers: make([]*ledger, len(cfg.Nodes))}
 	for i, n := range cfg.Nodes {
 		f.nodeIndex[n] = i
 		f.conns[i] = map[net.Conn]*tls.Config{}
+		f.ledgers[i] = &ledger{}
 	}
 	return f
 }
@@ -371,10 +379,9 @@ func (f *Fleet) serveResourceMetrics(w http.ResponseWriter, r *http.Request, i i
 		}
 		return
 	}
-	stats := f.Stats(i, time.Now())
-	if fault == FaultScrapeErr {
-		stats.ScrapeError = true
-		stats.Pods = nil
+	stats := &NodeStats{ScrapeError: true}
+	if fault != FaultScrapeErr {
+		stats = f.Stats(i, time.Now())
 	}
 	body := AppendResourceMetrics(nil, stats)
 	if fault == FaultTruncate {
@@ -422,17 +429,34 @@ func acceptsGzip(header string) bool {
 	return false
 }
 
-// Stats is what node i reports at now: every Running pod bound to it, with
-// counters that grow at exactly the annotated rates since each container
-// started.
+// Stats is what node i reports at now, and records it (see StatsAt): every
+// Running pod bound to it, with counters that accumulate as a kubelet's
+// cgroup counters do. Each call advances node i's ledger from its last
+// stats time to now's, at the rates of the pods running now: a container's
+// counter by its own rate, the node's by its overhead plus every running
+// container's, so neither ever goes down and the node's rate over any
+// interval lies between its overhead and its overhead plus its pods'
+// rates, whichever pods come and go.
 func (f *Fleet) Stats(i int, now time.Time) *NodeStats {
 	at := now.Truncate(f.cfg.StatsInterval)
 	objs, _ := f.pods.ByIndex(byNode, f.cfg.Nodes[i])
+	l := f.ledgers[i]
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.at.IsZero() {
+		// A node that has been up for a while: its counter is not zero.
+		l.at, l.cpuNanos = at, NodeOverheadMillicores*uint64(at.Sub(nodeBoot))/1000
+	}
+	if at.Before(l.at) {
+		at = l.at // a late call for an earlier moment reads the newest state
+	}
+	elapsed := uint64(at.Sub(l.at))
 	s := &NodeStats{Time: at, MemoryBytes: NodeOverheadMemory}
-	nodeMillis := uint64(NodeOverheadMillicores)
 	if n := f.node(i); n != nil && n.Annotations[SwapAnnotation] == "true" {
 		s.WithSwap = true
 	}
+	l.cpuNanos += NodeOverheadMillicores * elapsed / 1000
+	running := make(map[containerID]*containerLedger, len(l.containers))
 	for _, obj := range objs {
 		pod := obj.(*corev1.Pod)
 		if pod.Status.Phase != corev1.PodRunning {
@@ -446,11 +470,24 @@ func (f *Fleet) Stats(i int, now time.Time) *NodeStats {
 		for _, c := range pod.Spec.Containers {
 			m, b := ContainerUsage(pod, c.Name)
 			millis, mem := uint64(max(m, 0)), uint64(max(b, 0))
+			id := containerID{pod.UID, c.Name}
+			cl := l.containers[id]
+			if cl == nil || !cl.started.Equal(started) {
+				// A new container, or a new instance of one: its
+				// counter starts from zero at its start; the node saw
+				// it run only since its last stats, or its start.
+				cl = &containerLedger{started: started, cpuNanos: millis * uint64(at.Sub(started)) / 1000}
+				l.cpuNanos += millis * min(elapsed, uint64(at.Sub(started))) / 1000
+			} else {
+				cl.cpuNanos += millis * elapsed / 1000
+				l.cpuNanos += millis * elapsed / 1000
+			}
+			running[id] = cl
 			cs := ContainerStats{
 				Name:        c.Name,
 				StartTime:   started,
 				Time:        at,
-				CPUNanos:    millis * uint64(at.Sub(started)) / 1000,
+				CPUNanos:    cl.cpuNanos,
 				MemoryBytes: mem,
 				NoCPU:       m == Absent,
 				NoMemory:    b == Absent,
@@ -459,20 +496,80 @@ func (f *Fleet) Stats(i int, now time.Time) *NodeStats {
 				cs.SwapBytes = mem / 4
 			}
 			ps.Containers = append(ps.Containers, cs)
-			nodeMillis += millis
 			s.MemoryBytes += mem
 		}
 		s.Pods = append(s.Pods, ps)
 	}
-	// The node's counter grows at its pods' rates plus a fixed overhead
-	// since a fixed boot time, so its rate is exact too.
-	boot := time.Unix(1_600_000_000, 0)
-	s.CPUNanos = nodeMillis * uint64(at.Sub(boot)) / 1000
+	// Containers no longer running leave the ledger; what they used stays
+	// in the node's counter, as in a root cgroup's.
+	l.containers, l.at = running, at
+	s.CPUNanos = l.cpuNanos
 	if s.WithSwap {
 		s.SwapBytes = s.MemoryBytes / 8
 	}
 	SortPods(s.Pods)
+	l.record(s, f.cfg.History)
 	return s
+}
+
+// nodeBoot is when every simulated node booted, for its first counter.
+var nodeBoot = time.Unix(1_600_000_000, 0)
+
+// ledger is what node i's counters stand at: the time of its last stats,
+// the node's counter and each running container's. Its lock orders the
+// node's stats, so its counters only ever grow.
+type ledger struct {
+	mu         sync.Mutex
+	at         time.Time
+	cpuNanos   uint64
+	containers map[containerID]*containerLedger
+	// history is the node's stats, oldest first, kept for Config.History.
+	history []*NodeStats
+}
+
+type containerID struct {
+	pod  types.UID
+	name string
+}
+
+type containerLedger struct {
+	started  time.Time
+	cpuNanos uint64
+}
+
+// record keeps s (newer than any kept) and drops what is older than keep.
+func (l *ledger) record(s *NodeStats, keep time.Duration) {
+	if keep <= 0 {
+		return
+	}
+	if n := len(l.history); n > 0 && !l.history[n-1].Time.Before(s.Time) {
+		return // the same stats again
+	}
+	l.history = append(l.history, s)
+	cut := 0
+	for cut < len(l.history) && s.Time.Sub(l.history[cut].Time) > keep {
+		cut++
+	}
+	l.history = slices.Delete(l.history, 0, cut)
+}
+
+// StatsAt returns what node reported for the moment at, if it reported
+// anything for that moment within the last Config.History: the truth a
+// served value taken from that answer must agree with. The stats must not
+// be modified.
+func (f *Fleet) StatsAt(node string, at time.Time) (*NodeStats, bool) {
+	i, ok := f.nodeIndex[node]
+	if !ok {
+		return nil, false
+	}
+	l := f.ledgers[i]
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	k, found := slices.BinarySearchFunc(l.history, at, func(s *NodeStats, at time.Time) int { return s.Time.Compare(at) })
+	if !found {
+		return nil, false
+	}
+	return l.history[k], true
 }
 
 // startedAt is when the pod's containers started, whole seconds like a

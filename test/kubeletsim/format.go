@@ -18,7 +18,8 @@ type NodeStats struct {
 	SwapBytes   uint64
 	// WithSwap adds the swap families, as a kubelet on a node with swap does.
 	WithSwap bool
-	// ScrapeError makes resource_scrape_error report 1.
+	// ScrapeError makes resource_scrape_error report 1 and leaves every
+	// other family out, as a kubelet whose stats collection failed does.
 	ScrapeError bool
 	Pods        []PodStats
 }
@@ -100,7 +101,7 @@ func AppendResourceMetrics(dst []byte, s *NodeStats) []byte {
 		dst = append(dst, f.typ...)
 		dst = append(dst, '\n')
 		samplesStart := len(dst)
-		if swapFamily && !s.WithSwap {
+		if swapFamily && !s.WithSwap || s.ScrapeError && f.name != "resource_scrape_error" {
 			dst = dst[:familyStart]
 			continue
 		}

@@ -41,9 +41,15 @@ node_swap_usage_bytes 4096 1700000010000
 `,
 		},
 		{
-			name:   "a node without pods has no container families",
-			stats:  NodeStats{Time: at, ScrapeError: true},
+			name:   "a failed stats collection has nothing but the error",
+			stats:  NodeStats{Time: at, CPUNanos: 1, MemoryBytes: 2, ScrapeError: true, Pods: pods},
 			want:   "resource_scrape_error 1\n",
+			absent: []string{"container_", "pod_", "node_"},
+		},
+		{
+			name:   "a node without pods has no container families",
+			stats:  NodeStats{Time: at, CPUNanos: 1, MemoryBytes: 2},
+			want:   "node_cpu_usage_seconds_total 1e-09 1700000010000\n",
 			absent: []string{"container_", "pod_"},
 		},
 	}

@@ -65,6 +65,9 @@ type Config struct {
 	MetricsServerEnv []string
 	// StatsInterval is the simulated kubelets' housekeeping period.
 	StatsInterval time.Duration
+	// StatsHistory is how long the simulated kubelets keep what they
+	// reported, for a kubeletsim.Oracle (0: not kept).
+	StatsHistory time.Duration
 	// DeferMetricsServer leaves the metrics server to StartMainMetricsServer,
 	// so a benchmark can create its workload first and time the start.
 	DeferMetricsServer bool
@@ -440,7 +443,7 @@ func (c *Cluster) startFleet(ctx context.Context) error {
 	c.Fleet = kubeletsim.New(kubeletsim.Config{
 		Nodes: c.nodeNames(), Address: "127.0.0.1", BasePort: c.Ports.Kubelet(0),
 		Certificate: c.pki.kubeletCertificate, ClientCAs: c.pki.clientCAs(),
-		StatsInterval: c.cfg.StatsInterval, Client: c.Client, Schedule: true,
+		StatsInterval: c.cfg.StatsInterval, History: c.cfg.StatsHistory, Client: c.Client, Schedule: true,
 	})
 	if err := c.Fleet.RegisterNodes(ctx, c.Client, nil); err != nil {
 		return err
