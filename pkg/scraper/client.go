@@ -140,7 +140,9 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kubelet client credentials: %w", err)
 	}
-	c.http = &http.Client{Transport: rt}
+	// A kubelet never redirects /metrics/resource; following one would
+	// send the credentials wherever it points, in clear for http.
+	c.http = &http.Client{Transport: rt, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	return c, nil
 }
 
@@ -221,7 +223,11 @@ const (
 	ReasonHTTP                = "http_status"
 	ReasonTooLarge            = "too_large"
 	ReasonDecode              = "decode"
-	ReasonOther               = "other"
+	// The kubelet answered, without stats: it could not collect them
+	// (resource_scrape_error 1), or the answer holds no sample at all.
+	ReasonKubeletStats = "kubelet_stats_error"
+	ReasonEmpty        = "empty"
+	ReasonOther        = "other"
 )
 
 // ScrapeError is a failed scrape with the reason it failed.
@@ -288,6 +294,9 @@ func (c *Client) Fetch(ctx context.Context, node *corev1.Node, buf *bytes.Buffer
 	}
 	defer func() { _ = resp.Body.Close() }()
 	buf.Reset() // keeps its capacity
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return &ScrapeError{ReasonHTTP, fmt.Errorf("GET %s: status %q redirecting to %q: redirects are not followed", url, resp.Status, resp.Header.Get("Location"))}
+	}
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(buf, io.LimitReader(resp.Body, 256))
 		return &ScrapeError{ReasonHTTP, fmt.Errorf("GET %s: status %q: %q", url, resp.Status, buf.Bytes())}
@@ -312,6 +321,9 @@ func classify(ctx context.Context, err error) string {
 	}
 	if reason, ok := tlsReason(err); ok {
 		return reason
+	}
+	if errors.Is(err, ErrResponseHeadTooLarge) {
+		return ReasonTooLarge
 	}
 	var opErr *net.OpError
 	if errors.As(err, &opErr) {

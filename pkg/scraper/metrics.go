@@ -38,7 +38,7 @@ var (
 		Subsystem: "scraper",
 		Name:      "failures_total",
 		Help: "Failed scrapes of kubelets by reason (no_address, timeout, connect, tls_unknown_authority, tls_name_mismatch, " +
-			"tls_expired, tls_invalid, tls_handshake, http_status, too_large, decode, other) and node state (ready, not_ready, new, terminating)",
+			"tls_expired, tls_invalid, tls_handshake, http_status, too_large, decode, kubelet_stats_error, empty, other) and node state (ready, not_ready, new, terminating)",
 		StabilityLevel: metrics.ALPHA,
 	}, []string{"reason", "node_state"})
 	nodeFailing = metrics.NewGaugeVec(&metrics.GaugeOpts{

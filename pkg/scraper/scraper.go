@@ -142,6 +142,8 @@ func (s *Scraper) Scrape(ctx context.Context, stagger bool) (Result, error) {
 		window = min(s.cfg.StaggerPerNode*time.Duration(len(nodes)), s.cfg.MaxStagger)
 	}
 	roundStart := s.cfg.Clock.Now()
+	// Also when the round is cut off by ctx: the connections are done with.
+	defer s.cfg.Client.EndRound()
 	for i, node := range nodes {
 		if st := states[i]; st.skip > 0 {
 			st.skip--
@@ -171,7 +173,6 @@ func (s *Scraper) Scrape(ctx context.Context, stagger bool) (Result, error) {
 		}()
 	}
 	wg.Wait()
-	s.cfg.Client.EndRound()
 	return res, nil
 }
 
@@ -262,6 +263,15 @@ func (s *Scraper) fetchAndDecode(ctx context.Context, node *corev1.Node, st *nod
 	st.lastSize = w.body.Len()
 	if err := st.decoder.Decode(w.body.Bytes(), start.UnixNano(), &w.batch); err != nil {
 		return &ScrapeError{ReasonDecode, err}
+	}
+	// A kubelet that could not collect its stats says so, and sends
+	// nothing else: the node has failed, and keeps what it last delivered
+	// until that goes stale.
+	if w.batch.KubeletError {
+		return &ScrapeError{ReasonKubeletStats, errors.New("the kubelet could not collect its stats (resource_scrape_error 1)")}
+	}
+	if w.batch.Node.Fields == 0 && len(w.batch.Containers) == 0 {
+		return &ScrapeError{ReasonEmpty, errors.New("the answer holds no node or container sample")}
 	}
 	return nil
 }

@@ -154,8 +154,16 @@ func TestScrapeFaults(t *testing.T) {
 			}
 		},
 		"hang": func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() },
+		// What a kubelet whose stats collection failed answers.
+		"stats-error": func(w http.ResponseWriter, r *http.Request) {
+			_, _ = w.Write(kubeletsim.AppendResourceMetrics(nil, &kubeletsim.NodeStats{ScrapeError: true}))
+		},
+		"empty": func(w http.ResponseWriter, r *http.Request) {
+			_, _ = w.Write([]byte("# HELP node_cpu_usage_seconds_total [STABLE] Cumulative cpu time consumed by the node in core-seconds\n"))
+		},
 	}
-	want := map[string]string{"status": ReasonHTTP, "garbage": ReasonDecode, "protobuf": ReasonDecode, "huge": ReasonTooLarge, "hang": ReasonTimeout}
+	want := map[string]string{"status": ReasonHTTP, "garbage": ReasonDecode, "protobuf": ReasonDecode, "huge": ReasonTooLarge, "hang": ReasonTimeout,
+		"stats-error": ReasonKubeletStats, "empty": ReasonEmpty}
 
 	var nodes []*corev1.Node
 	for name, h := range handlers {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -145,33 +146,86 @@ func (t *kubeletTransport) exchange(conn net.Conn, req *http.Request) (*http.Res
 	if err != nil {
 		return fail(err)
 	}
-	r := t.reader(conn)
+	// The answer's head is read through a bound: a kubelet's is a few
+	// hundred bytes, and nothing else of it is held back by one.
+	bound := &headBound{r: conn, left: maxResponseHeadBytes}
+	r := t.reader(bound)
 	// The first byte apart, so that a connection closed before any answer
 	// (a kept one the kubelet dropped) is told by its error from one that
 	// broke an answer off.
 	_, err = r.Peek(1)
 	var resp *http.Response
-	if err == nil {
+	for interim := 0; err == nil; interim++ {
 		resp, err = http.ReadResponse(r, req)
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
+		}
+		// Informational answers (103 Early Hints) come before the
+		// final one and are skipped, as net/http skips them; 101 is a
+		// final answer.
+		if err != nil || resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
+			break
+		}
+		if interim == maxInformationalResponses {
+			err = fmt.Errorf("more than %d informational (1xx) answers", maxInformationalResponses)
 		}
 	}
 	if err != nil {
 		r.Reset(nil)
 		t.readers.Put(r)
+		if bound.left == 0 {
+			err = ErrResponseHeadTooLarge
+		}
 		return fail(err)
 	}
+	bound.left = -1 // the body is bounded by its reader
 	resp.Body = &answerBody{t: t, conn: conn, key: req.URL.Scheme + "://" + req.URL.Host, r: r, raw: resp.Body, stop: stop, keep: !resp.Close}
 	return resp, nil
 }
 
-func (t *kubeletTransport) reader(conn net.Conn) *bufio.Reader {
+func (t *kubeletTransport) reader(conn io.Reader) *bufio.Reader {
 	if r, ok := t.readers.Get().(*bufio.Reader); ok {
 		r.Reset(conn)
 		return r
 	}
 	return bufio.NewReader(conn)
+}
+
+// maxResponseHeadBytes bounds an answer's status line and headers (and
+// those of the informational answers before it). A kubelet's are a few
+// hundred bytes; net/http's client allows 10 MiB, which a kubelet, or
+// anything between it and the server, could make every scrape allocate.
+const maxResponseHeadBytes = 64 << 10
+
+// maxInformationalResponses is how many 1xx answers may come before the
+// final one, as in net/http.
+const maxInformationalResponses = 5
+
+// ErrResponseHeadTooLarge is the error of an answer whose head is larger
+// than the scraper reads.
+var ErrResponseHeadTooLarge = fmt.Errorf("the answer's status line and headers are larger than %d bytes", maxResponseHeadBytes)
+
+// headBound reads from r, at most left bytes while left is not negative,
+// then reports io.EOF: what reads the answer's head can ask for at most,
+// with the read-ahead of its buffer.
+type headBound struct {
+	r    io.Reader
+	left int64
+}
+
+func (h *headBound) Read(p []byte) (int, error) {
+	if h.left < 0 {
+		return h.r.Read(p)
+	}
+	if h.left == 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > h.left {
+		p = p[:h.left]
+	}
+	n, err := h.r.Read(p)
+	h.left -= int64(n)
+	return n, err
 }
 
 func (t *kubeletTransport) writer(conn net.Conn) *bufio.Writer {

@@ -6,8 +6,10 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/labels"
 	genericapiserver "k8s.io/apiserver/pkg/server"
+	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 
@@ -98,9 +100,10 @@ func (c CompletedConfig) New() (*Server, error) {
 	nodeLister := inf.nodes.Lister()
 	selected := func() ([]*corev1.Node, error) { return nodeLister.List(c.NodeSelector) }
 	store := storage.New(storage.Config{
-		Resolution: c.MetricResolution,
-		StaleAfter: c.StaleAfter,
-		Clock:      c.Clock,
+		Resolution:  c.MetricResolution,
+		StaleAfter:  c.StaleAfter,
+		Clock:       c.Clock,
+		CPUCapacity: cpuCapacity(nodeLister),
 	})
 	generic, err := c.apiserver.New("metrics-server", genericapiserver.NewEmptyDelegate())
 	if err != nil {
@@ -146,6 +149,21 @@ func (c CompletedConfig) New() (*Server, error) {
 		return nil, fmt.Errorf("installing metrics.k8s.io: %w", err)
 	}
 	return s, nil
+}
+
+// cpuCapacity reads a node's CPU capacity from the node informer.
+func cpuCapacity(nodes corelisters.NodeLister) func(string) (uint64, bool) {
+	return func(name string) (uint64, bool) {
+		node, err := nodes.Get(name)
+		if err != nil {
+			return 0, false
+		}
+		q, ok := node.Status.Capacity[corev1.ResourceCPU]
+		if !ok || q.Sign() <= 0 {
+			return 0, false
+		}
+		return uint64(q.ScaledValue(resource.Nano)), true
+	}
 }
 
 // nodeNames lists the names of the nodes selected lists.

@@ -85,6 +85,10 @@ func trimNode(obj any) (any, error) {
 			DaemonEndpoints: node.Status.DaemonEndpoints,
 		},
 	}
+	// The CPU capacity bounds the rates the store accepts.
+	if cpu, ok := node.Status.Capacity[corev1.ResourceCPU]; ok {
+		trimmed.Status.Capacity = corev1.ResourceList{corev1.ResourceCPU: cpu}
+	}
 	for _, t := range node.Spec.Taints {
 		if scraper.IsTerminatingTaint(t.Key) {
 			trimmed.Spec.Taints = append(trimmed.Spec.Taints, corev1.Taint{Key: t.Key, Effect: t.Effect})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kubemetrics/metrics-server/pkg/api"
 	"github.com/kubemetrics/metrics-server/pkg/scraper"
+	"github.com/kubemetrics/metrics-server/pkg/storage"
 )
 
 // Upstream metrics-server's scrape-round and store metrics.
@@ -40,5 +41,6 @@ func registerMetrics() {
 		legacyregistry.MustRegister(tickDuration, storagePoints)
 		api.RegisterMetrics(legacyregistry.MustRegister)
 		scraper.RegisterMetrics(legacyregistry.MustRegister)
+		storage.RegisterMetrics(legacyregistry.MustRegister)
 	})
 }

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 
 	"github.com/kubemetrics/metrics-server/pkg/sample"
@@ -36,7 +37,29 @@ type Config struct {
 	// a node unreachable for longer than this does.
 	StaleAfter time.Duration
 	Clock      clock.PassiveClock
+	// CPUCapacity is a node's CPU capacity in nanocores, if known: a node
+	// or container rated above it by more than implausibleMargin is not
+	// served (see Write).
+	CPUCapacity func(node string) (nanocores uint64, ok bool)
 }
+
+// Readings a kubelet cannot have made are not served:
+//   - futureAllowance: a series whose newest point lies further than this
+//     past a later scrape's start came from a clock that ran ahead, and
+//     starts again, so that the correct points that follow are kept
+//     rather than taken for repeats;
+//   - a point further from the server's clock than the staleness bound
+//     plus a resolution (the time a kubelet may take to collect its stats)
+//     is not served, whether its kubelet's clock jumped or its stats
+//     stopped;
+//   - a CPU rate above the node's capacity by more than implausibleMargin
+//     (a quarter of it, for the jitter between a counter's reading and its
+//     timestamp) is dropped when written, counted and logged once per
+//     series.
+const (
+	futureAllowance   = 5 * time.Second
+	implausibleMargin = 4 // capacity/implausibleMargin above capacity
+)
 
 // PodKey names a pod.
 type PodKey struct{ Namespace, Name string }
@@ -112,8 +135,11 @@ type series struct {
 	prevCPU    uint64
 	fields     sample.Field // of the newest point
 	prevHasCPU bool
-	n          uint8  // points held: 0, 1 or 2
-	gen        uint32 // the node's write that last saw a container's series
+	n          uint8 // points held: 0, 1 or 2
+	// implausible: a rate of this series was dropped as implausible (and
+	// logged) before.
+	implausible bool
+	gen         uint32 // the node's write that last saw a container's series
 }
 
 // values are a point's values without its fields.
@@ -161,16 +187,29 @@ func pointOf(p *sample.Point) point {
 }
 
 // Write stores one node's scrape, taken at scrapeTime. Containers absent from
-// the batch are gone from the node and are forgotten. The batch is not kept.
+// the batch are gone from the node and are forgotten. An answer without a
+// single point changes nothing: the node's values are served until they go
+// stale, as after a failed scrape. The batch is not kept.
 func (s *Store) Write(node string, b *sample.Batch, scrapeTime time.Time) {
+	if !delivered(b) {
+		return
+	}
 	n := s.nodeEntry(node)
-	var added, removed []*podEntry
+	var limit uint64 // nanocores; 0: no capacity known
+	if s.cfg.CPUCapacity != nil {
+		if capacity, ok := s.cfg.CPUCapacity(node); ok {
+			limit = capacity + capacity/implausibleMargin
+		}
+	}
+	future := scrapeTime.UnixNano() + int64(futureAllowance)
+	var removed, fresh []*podEntry
+	var freshByKey map[PodKey]*podEntry
 
 	n.mu.Lock()
 	n.gen++
 	gen := n.gen
 	if b.Node.Has(sample.HasCPU | sample.HasMemory) {
-		n.series.add(pointOf(&b.Node))
+		n.series.addChecked(pointOf(&b.Node), future, limit, node, "", "", "")
 	}
 	last := 0 // index of the last pod found
 	for i := range b.Containers {
@@ -179,13 +218,21 @@ func (s *Store) Write(node string, b *sample.Batch, scrapeTime time.Time) {
 			continue // nothing the API serves
 		}
 		key := PodKey{c.Namespace, c.Pod}
-		at, found := n.pod(key, last)
-		if !found {
-			n.pods = slices.Insert(n.pods, at, &podEntry{key: key, node: n})
-			added = append(added, n.pods[at])
+		var p *podEntry
+		if at, found := n.pod(key, last); found {
+			last = at
+			p = n.pods[at]
+		} else if p = freshByKey[key]; p == nil {
+			// Merged into the node's sorted pods once the batch is read:
+			// inserting each in place would cost a move of the pods
+			// after it, quadratic in a large answer's new pods.
+			p = &podEntry{key: key, node: n}
+			if freshByKey == nil {
+				freshByKey = make(map[PodKey]*podEntry)
+			}
+			freshByKey[key] = p
+			fresh = append(fresh, p)
 		}
-		last = at
-		p := n.pods[at]
 		p.gen = gen
 		ce := p.container(c.Name)
 		ce.series.gen = gen
@@ -200,7 +247,7 @@ func (s *Store) Write(node string, b *sample.Batch, scrapeTime time.Time) {
 			}
 			ce.start = c.StartTime
 		}
-		ce.series.add(pointOf(&c.Point))
+		ce.series.addChecked(pointOf(&c.Point), future, limit, node, c.Namespace, c.Pod, c.Name)
 	}
 	n.pods = slices.DeleteFunc(n.pods, func(p *podEntry) bool {
 		if p.gen != gen {
@@ -211,23 +258,101 @@ func (s *Store) Write(node string, b *sample.Batch, scrapeTime time.Time) {
 		p.containers = slices.DeleteFunc(p.containers, func(c containerEntry) bool { return c.series.gen != gen })
 		return false
 	})
+	if len(fresh) > 0 {
+		n.pods = mergePods(n.pods, fresh)
+	}
 	n.lastWrite = scrapeTime.UnixNano()
 	s.version.Add(1)
 	s.recount(n)
 	n.mu.Unlock()
 
-	if len(added) > 0 || len(removed) > 0 {
+	if len(fresh) > 0 || len(removed) > 0 {
 		s.mu.Lock()
 		for _, p := range removed {
 			if s.pods[p.key] == p {
 				delete(s.pods, p.key)
 			}
 		}
-		for _, p := range added {
+		for _, p := range fresh {
 			s.pods[p.key] = p // a pod that moved nodes belongs to its newest node
 		}
 		s.mu.Unlock()
 	}
+}
+
+// delivered reports whether a batch holds a point the API could serve: a
+// kubelet that could not collect its stats answers with none.
+func delivered(b *sample.Batch) bool {
+	if b.Node.Has(sample.HasCPU | sample.HasMemory) {
+		return true
+	}
+	for i := range b.Containers {
+		if b.Containers[i].Fields&(sample.HasCPU|sample.HasMemory) != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// mergePods merges fresh, in any order, into pods, sorted by key.
+func mergePods(pods, fresh []*podEntry) []*podEntry {
+	slices.SortFunc(fresh, func(a, b *podEntry) int { return comparePodKeys(a.key, b.key) })
+	merged := make([]*podEntry, 0, len(pods)+len(fresh))
+	i, j := 0, 0
+	for i < len(pods) && j < len(fresh) {
+		if comparePodKeys(pods[i].key, fresh[j].key) < 0 {
+			merged = append(merged, pods[i])
+			i++
+		} else {
+			merged = append(merged, fresh[j])
+			j++
+		}
+	}
+	merged = append(merged, pods[i:]...)
+	return append(merged, fresh[j:]...)
+}
+
+func comparePodKeys(a, b PodKey) int {
+	if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Name, b.Name)
+}
+
+// addChecked adds p to the series after the checks of the readings a
+// kubelet cannot have made: a newest point further in the future than
+// future (unix nanoseconds) starts the series again, and a CPU rate above
+// limit nanocores (0: none) is dropped, keeping p alone. The series is
+// node's, or with a container name one of its containers', for the log.
+func (s *series) addChecked(p point, future int64, limit uint64, node, namespace, pod, container string) {
+	if s.n > 0 && s.newest.time > future {
+		s.n = 0
+	}
+	s.add(p)
+	if limit == 0 || s.n < 2 || !s.prevHasCPU || s.fields&sample.HasCPU == 0 {
+		return
+	}
+	rate := cpuRate(&s.newest, s.prevTime, s.prevCPU)
+	if rate.nanocore <= limit {
+		return
+	}
+	s.n = 1
+	implausibleRates.WithLabelValues(kindOf(container)).Inc()
+	if !s.implausible {
+		s.implausible = true
+		args := []any{"node", node, "rate", rate.nanocore, "window", rate.window, "limit", limit}
+		if container != "" {
+			args = append(args, "namespace", namespace, "pod", pod, "container", container)
+		}
+		klog.InfoS("Dropped an implausible CPU rate, above the node's capacity", args...)
+	}
+}
+
+func kindOf(container string) string {
+	if container == "" {
+		return "node"
+	}
+	return "container"
 }
 
 func (s *Store) nodeEntry(name string) *nodeEntry {
@@ -256,12 +381,7 @@ func (n *nodeEntry) pod(key PodKey, last int) (int, bool) {
 			return i, true
 		}
 	}
-	return slices.BinarySearchFunc(n.pods, key, func(p *podEntry, key PodKey) int {
-		if c := strings.Compare(p.key.Namespace, key.Namespace); c != 0 {
-			return c
-		}
-		return strings.Compare(p.key.Name, key.Name)
-	})
+	return slices.BinarySearchFunc(n.pods, key, func(p *podEntry, key PodKey) int { return comparePodKeys(p.key, key) })
 }
 
 // container returns the entry named name, adding it in name order if new.
@@ -283,11 +403,12 @@ func (p *podEntry) container(name string) *containerEntry {
 
 // recount updates the servable counters with node n (locked by the caller).
 func (s *Store) recount(n *nodeEntry) {
-	nodeOK := n.series.n >= 2
+	now := s.cfg.Clock.Now().UnixNano()
+	nodeOK := n.series.n >= 2 && s.current(n.series.newest.time, now)
 	var containers int64
 	for _, p := range n.pods {
 		for i := range p.containers {
-			if u, ok := s.usage(&p.containers[i]); ok && u.HasCPU {
+			if u, ok := s.usage(&p.containers[i], now); ok && u.HasCPU {
 				containers++
 			}
 		}
@@ -373,8 +494,21 @@ type PodUsage struct {
 	Containers []ContainerUsage
 }
 
-func (s *Store) fresh(n *nodeEntry) bool {
-	return s.cfg.StaleAfter <= 0 || s.cfg.Clock.Now().UnixNano()-n.lastWrite <= int64(s.cfg.StaleAfter)
+// fresh reports whether node n was written to within the staleness bound
+// of now (unix nanoseconds).
+func (s *Store) fresh(n *nodeEntry, now int64) bool {
+	return s.cfg.StaleAfter <= 0 || now-n.lastWrite <= int64(s.cfg.StaleAfter)
+}
+
+// current reports whether a point taken at t may be served at now: it is
+// no further from now, before or after, than the staleness bound and a
+// resolution (see futureAllowance).
+func (s *Store) current(t, now int64) bool {
+	if s.cfg.StaleAfter <= 0 {
+		return true
+	}
+	bound := int64(s.cfg.StaleAfter + s.cfg.Resolution)
+	return t-now <= bound && now-t <= bound
 }
 
 // Node returns the usage of a node, if it has a rate and is not stale.
@@ -387,7 +521,8 @@ func (s *Store) Node(name string) (Usage, bool) {
 	}
 	n.mu.RLock()
 	defer n.mu.RUnlock()
-	if n.series.n < 2 || !s.fresh(n) {
+	now := s.cfg.Clock.Now().UnixNano()
+	if n.series.n < 2 || !s.fresh(n, now) || !s.current(n.series.newest.time, now) {
 		return Usage{}, false
 	}
 	// A node's points always carry both CPU and working set (see Write).
@@ -413,14 +548,15 @@ func (s *Store) Pod(key PodKey, buf []ContainerUsage) (PodUsage, bool) {
 	n := p.node
 	n.mu.RLock()
 	defer n.mu.RUnlock()
-	if p.gone || !s.fresh(n) {
+	now := s.cfg.Clock.Now().UnixNano()
+	if p.gone || !s.fresh(n, now) {
 		return PodUsage{}, false
 	}
 	out := PodUsage{Node: n.name, Containers: buf[:0]}
 	withCPU := false
 	for i := range p.containers {
 		c := &p.containers[i]
-		u, ok := s.usage(c)
+		u, ok := s.usage(c, now)
 		if !ok {
 			continue
 		}
@@ -440,10 +576,11 @@ func (s *Store) Pod(key PodKey, buf []ContainerUsage) (PodUsage, bool) {
 // valid one) and swap from the newest point, and its CPU rate from its two
 // newest points, or, for a container with one point that started between
 // 10 s and one resolution ago, from its start (when its counter was zero)
-// to that point. It reports false when neither CPU nor memory is known.
-func (s *Store) usage(c *containerEntry) (Usage, bool) {
+// to that point. It reports false when neither CPU nor memory is known, or
+// the newest point is too far from now to be served (see current).
+func (s *Store) usage(c *containerEntry, now int64) (Usage, bool) {
 	sr := &c.series
-	if sr.n == 0 {
+	if sr.n == 0 || !s.current(sr.newest.time, now) {
 		return Usage{}, false
 	}
 	newest := &sr.newest

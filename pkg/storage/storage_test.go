@@ -39,6 +39,15 @@ func batch(nodeTS time.Duration, nodeCPU uint64, cs ...sample.Container) *sample
 	}
 }
 
+// scrapedAt is when a scrape that returned b ended: at its newest point.
+func scrapedAt(b *sample.Batch) time.Time {
+	newest := b.Node.CPUTime
+	for _, c := range b.Containers {
+		newest = max(newest, c.CPUTime, c.MemoryTime)
+	}
+	return time.Unix(0, newest)
+}
+
 func TestNodeRate(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -80,7 +89,7 @@ func TestNodeRate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s, _ := newTestStore()
 			for _, b := range tc.batches {
-				s.Write("node-1", b, t0)
+				s.Write("node-1", b, scrapedAt(b))
 			}
 			got, ok := s.Node("node-1")
 			if (tc.want != nil) != ok {
@@ -233,7 +242,8 @@ func TestPodRate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s, _ := newTestStore()
 			for i, cs := range tc.batches {
-				s.Write("node-1", batch(time.Duration(i)*s10, uint64(i+1)*1e9, cs...), t0)
+				b := batch(time.Duration(i)*s10, uint64(i+1)*1e9, cs...)
+				s.Write("node-1", b, scrapedAt(b))
 			}
 			got, ok := s.Pod(PodKey{"ns", "p"}, nil)
 			if (tc.want != nil) != ok {
@@ -284,7 +294,7 @@ func TestReadyAndForget(t *testing.T) {
 	if s.Ready() {
 		t.Fatal("ready after one scrape of old containers")
 	}
-	s.Write("node-1", batch(10*time.Second, 2e9, ctr("ns", "p", "a", -time.Hour, 10*time.Second, 2e9, 10)), t0)
+	s.Write("node-1", batch(10*time.Second, 2e9, ctr("ns", "p", "a", -time.Hour, 10*time.Second, 2e9, 10)), t0.Add(10*time.Second))
 	if !s.Ready() {
 		t.Fatal("not ready after two scrapes")
 	}
@@ -305,8 +315,8 @@ func TestPodMovesBetweenNodes(t *testing.T) {
 	old := -time.Hour
 	s.Write("node-1", batch(0, 1e9, ctr("ns", "p", "a", old, 0, 1e9, 10)), t0)
 	s.Write("node-2", batch(0, 1e9, ctr("ns", "p", "a", old, 0, 1e9, 10)), t0)
-	s.Write("node-2", batch(10*time.Second, 2e9, ctr("ns", "p", "a", old, 10*time.Second, 2e9, 10)), t0)
-	s.Write("node-1", batch(10*time.Second, 2e9), t0) // the pod left node-1
+	s.Write("node-2", batch(10*time.Second, 2e9, ctr("ns", "p", "a", old, 10*time.Second, 2e9, 10)), t0.Add(10*time.Second))
+	s.Write("node-1", batch(10*time.Second, 2e9), t0.Add(10*time.Second)) // the pod left node-1
 	got, ok := s.Pod(PodKey{"ns", "p"}, nil)
 	if !ok || got.Node != "node-2" {
 		t.Fatalf("Pod() = %+v, %v; want it on node-2", got, ok)
@@ -327,7 +337,7 @@ func TestNodePodsInAnyOrder(t *testing.T) {
 				b.Containers = append(b.Containers, ctr("ns", fmt.Sprintf("p%d", p), c, old, ts, uint64(step+1)*uint64(p+1)*1e9, 10))
 			}
 		}
-		s.Write("node", b, t0)
+		s.Write("node", b, t0.Add(ts))
 	}
 	for p := range 11 {
 		got, ok := s.Pod(PodKey{"ns", fmt.Sprintf("p%d", p)}, nil)
@@ -366,6 +376,10 @@ func scaleBatches(nodes, pods, containers, step int) ([]string, []*sample.Batch)
 	return names, batches
 }
 
+// scrapeOf is when the scrape that returned b ended, for the benchmarks:
+// the node's point (the newest of the batches scaleBatches makes).
+func scrapeOf(b *sample.Batch) time.Time { return time.Unix(0, b.Node.CPUTime) }
+
 // advance moves every point of the batches one resolution on, in place.
 func advance(batches []*sample.Batch) {
 	for _, b := range batches {
@@ -385,14 +399,14 @@ func BenchmarkStoreWrite(b *testing.B) {
 	names, batches := scaleBatches(1000, 30, 2, 0)
 	for range 3 {
 		for i, name := range names {
-			s.Write(name, batches[i], t0)
+			s.Write(name, batches[i], scrapeOf(batches[i]))
 		}
 		advance(batches)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
 		for i, name := range names {
-			s.Write(name, batches[i], t0)
+			s.Write(name, batches[i], scrapeOf(batches[i]))
 		}
 		advance(batches)
 	}
@@ -408,7 +422,7 @@ func BenchmarkStoreLiveHeap(b *testing.B) {
 		s, _ := newTestStore()
 		for range 3 {
 			for i, name := range names {
-				s.Write(name, batches[i], t0)
+				s.Write(name, batches[i], scrapeOf(batches[i]))
 			}
 			advance(batches)
 		}
