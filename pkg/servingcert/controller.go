@@ -144,28 +144,50 @@ func (c *Controller) AddListener(l dynamiccertificates.Listener) {
 }
 
 // Run keeps the caBundle current and rotates the CA and certificate
-// until ctx ends.
+// until ctx ends. After a failed rotation or publication it tries again
+// after retryDelay, doubling with each failure in a row: each rotation
+// issues two keys and reads the APIServices.
 func (c *Controller) Run(ctx context.Context) {
+	failures := 0
 	for {
 		c.mu.RLock()
 		rotateAt := c.ca.cert.NotAfter.Add(-c.cfg.Validity / 3)
 		c.mu.RUnlock()
 		wait := min(c.cfg.Resync, rotateAt.Sub(c.cfg.Clock.Now()))
+		if failures > 0 {
+			wait = retryDelay(failures)
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-c.cfg.Clock.After(max(wait, 0)):
 		}
+		var err error
 		if !c.cfg.Clock.Now().Before(rotateAt) {
-			if err := c.rotate(ctx); err != nil {
-				klog.ErrorS(err, "Failed to rotate the serving CA; retrying")
+			if err = c.rotate(ctx); err != nil && ctx.Err() == nil {
+				klog.ErrorS(err, "Failed to rotate the serving CA; retrying", "after", retryDelay(failures+1))
 			}
-			continue
+		} else if err = c.publish(ctx); err != nil && ctx.Err() == nil {
+			klog.ErrorS(err, "Failed to keep the serving CA in the APIServices' caBundle; retrying", "after", retryDelay(failures+1))
 		}
-		if err := c.publish(ctx); err != nil {
-			klog.ErrorS(err, "Failed to keep the serving CA in the APIServices' caBundle")
+		if err != nil {
+			failures++
+		} else {
+			failures = 0
 		}
 	}
+}
+
+// Retries after failures start at firstRetry and double up to maxRetry.
+const (
+	firstRetry = time.Second
+	maxRetry   = time.Minute
+)
+
+// retryDelay is the wait before the attempt after failures failed ones in
+// a row.
+func retryDelay(failures int) time.Duration {
+	return min(firstRetry<<min(failures-1, 16), maxRetry)
 }
 
 // rotate publishes a new CA beside the current one, waits PublishDelay,

@@ -6,6 +6,8 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	k8stesting "k8s.io/client-go/testing"
+	clocktesting "k8s.io/utils/clock/testing"
 )
 
 func apiService(name string, caBundle []byte, insecure bool) *unstructured.Unstructured {
@@ -174,5 +177,80 @@ func TestController(t *testing.T) {
 	}
 	if len(certs) != 3 {
 		t.Errorf("%d CAs after rotation; want the other replica's, the previous and the new", len(certs))
+	}
+}
+
+// TestRetryBackoff: while rotating the CA fails (the APIServices cannot be
+// written), Run tries again after 1, 2, 4 … s, at most a minute apart,
+// not at once; a success ends the backoff. Timed with the injected clock.
+func TestRetryBackoff(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	client := dynamicfake.NewSimpleDynamicClient(runtime.NewScheme(), apiService("v1.metrics.k8s.io", nil, false))
+	clk := clocktesting.NewFakeClock(time.Now())
+	c, err := New(Config{APIServices: []string{"v1.metrics.k8s.io"}, Client: client, Owner: "me/1",
+		Validity: time.Hour, Resync: time.Hour, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Issue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	failing, gets := true, 0
+	client.PrependReactor("get", "apiservices", func(k8stesting.Action) (bool, runtime.Object, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		gets++
+		if failing {
+			return true, nil, errors.New("etcd is down")
+		}
+		return false, nil, nil
+	})
+	attempts := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return gets
+	}
+	go c.Run(ctx)
+	// Run waits until the CA is due for rotation, at two thirds of its
+	// validity.
+	waitForWaiters(t, clk)
+	clk.Step(40 * time.Minute)
+	wantGaps := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 32 * time.Second, time.Minute, time.Minute}
+	for i, gap := range wantGaps {
+		waitFor(t, func() bool { return attempts() == i+1 }, "attempt %d", i+1)
+		waitForWaiters(t, clk)
+		clk.Step(gap - time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
+		if n := attempts(); n != i+1 {
+			t.Fatalf("attempt %d came %s after the one before, before its backoff of %s", n, gap-time.Millisecond, gap)
+		}
+		clk.Step(time.Millisecond)
+	}
+	mu.Lock()
+	failing = false
+	mu.Unlock()
+	waitFor(t, func() bool {
+		clk.Step(time.Millisecond) // through the publish delay
+		c.mu.RLock()
+		defer c.mu.RUnlock()
+		return c.previous != nil
+	}, "the rotation once the API works")
+}
+
+func waitForWaiters(t *testing.T, clk *clocktesting.FakeClock) {
+	t.Helper()
+	waitFor(t, clk.HasWaiters, "Run to wait")
+}
+
+func waitFor(t *testing.T, cond func() bool, what string, args ...any) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting for "+what, args...)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
