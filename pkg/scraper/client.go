@@ -196,11 +196,14 @@ type sessionsAt struct {
 func (s sessionsAt) Get(string) (*tls.ClientSessionState, bool) { return s.cache.Get(s.addr) }
 func (s sessionsAt) Put(_ string, cs *tls.ClientSessionState)   { s.cache.Put(s.addr, cs) }
 
-// EndRound is told by the scraper that a round is done: with
-// CloseAfterRound, the kubelet connections, all idle now, are closed;
-// otherwise those idle longer than IdleConnTimeout (of kubelets no longer
-// scraped).
+// EndRound is told by the scraper that a round is done: the node names
+// of nodes not fetched in it are forgotten; with CloseAfterRound, the
+// kubelet connections, all idle now, are closed; otherwise those idle
+// longer than IdleConnTimeout (of kubelets no longer scraped).
 func (c *Client) EndRound() {
+	if c.nodeNames != nil {
+		c.nodeNames.endRound()
+	}
 	if c.cfg.CloseAfterRound {
 		c.kubelets.closeIdle(0)
 		c.fallback.CloseIdleConnections()

@@ -430,3 +430,43 @@ func TestConnectionsBetweenRounds(t *testing.T) {
 		})
 	}
 }
+
+// TestRoundCutOffEndsRound: a round that its deadline cuts off before
+// every node was fetched still ends: with CloseAfterRound, the connection
+// of the node that was fetched is closed, not kept into the next round.
+func TestRoundCutOffEndsRound(t *testing.T) {
+	payload := kubeletsim.AppendResourceMetrics(nil, &kubeletsim.NodeStats{Time: time.Unix(1_700_000_000, 0), CPUNanos: 1e9, MemoryBytes: 1 << 20})
+	var nodes []*corev1.Node
+	for i := range 2 {
+		srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(payload) }))
+		t.Cleanup(srv.Close)
+		nodes = append(nodes, kubeletAt(t, fmt.Sprintf("n%d", i), srv.URL))
+	}
+	client, err := NewClient(ClientConfig{
+		Rest:   &rest.Config{TLSClientConfig: rest.TLSClientConfig{CAData: httptestCA}},
+		Scheme: "https", UseNodeStatusPort: true, AddressTypes: []corev1.NodeAddressType{corev1.NodeInternalIP},
+		MaxBodyBytes: 1 << 20, IdleConnTimeout: time.Minute, CloseAfterRound: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &recordingSink{batches: map[string]int{}}
+	// The second node's turn comes a second into the round, long after
+	// its deadline.
+	s := New(Config{Client: client, Nodes: func() ([]*corev1.Node, error) { return nodes, nil }, Sink: sink,
+		RequestTimeout: 5 * time.Second, Concurrency: 2, StaggerPerNode: time.Second, MaxStagger: 10 * time.Second})
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if _, err := s.Scrape(ctx, true); err == nil {
+		t.Fatal("the round was not cut off")
+	}
+	sink.mu.Lock()
+	written := len(sink.batches)
+	sink.mu.Unlock()
+	client.kubelets.mu.Lock()
+	kept := len(client.kubelets.idle)
+	client.kubelets.mu.Unlock()
+	if written != 1 || kept != 0 {
+		t.Errorf("%d nodes written, %d connections kept after the round; want 1 and 0", written, kept)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
 )
@@ -22,14 +23,24 @@ type NodeNameVerifier struct {
 	roots *x509.CertPool
 
 	mu sync.RWMutex
-	// names maps an address dialed (host:port) to the names of the node
+	// names maps an address dialed (host:port) to the names of each node
 	// there; keyed with the port, as several kubelets may share a host.
-	names map[string][]string
+	// Two Node objects that claim one address both count, rather than
+	// whichever was fetched last.
+	names map[string]map[string]*nodeNames
+	// round counts EndRounds: names not remembered in a round are dropped
+	// at its end (their nodes are gone, or moved).
+	round uint64
+}
+
+type nodeNames struct {
+	names []string
+	round atomic.Uint64 // the last round the node was fetched in
 }
 
 // NewNodeNameVerifier trusts roots (nil: the system's).
 func NewNodeNameVerifier(roots *x509.CertPool) *NodeNameVerifier {
-	return &NodeNameVerifier{roots: roots, names: make(map[string][]string)}
+	return &NodeNameVerifier{roots: roots, names: make(map[string]map[string]*nodeNames)}
 }
 
 // remember records the names the node reached at addr (host:port) may be
@@ -45,14 +56,54 @@ func (v *NodeNameVerifier) remember(addr string, node *corev1.Node) {
 		}
 	}
 	v.mu.RLock()
-	same := slices.Equal(v.names[addr], names)
+	kept := v.names[addr][node.Name]
+	same := kept != nil && slices.Equal(kept.names, names)
+	if same {
+		kept.round.Store(v.round)
+	}
 	v.mu.RUnlock()
 	if same {
 		return
 	}
 	v.mu.Lock()
-	v.names[addr] = names
-	v.mu.Unlock()
+	defer v.mu.Unlock()
+	atAddr := v.names[addr]
+	if atAddr == nil {
+		atAddr = make(map[string]*nodeNames, 1)
+		v.names[addr] = atAddr
+	}
+	n := &nodeNames{names: names}
+	n.round.Store(v.round)
+	atAddr[node.Name] = n
+}
+
+// endRound drops the names of nodes not fetched since the last endRound.
+func (v *NodeNameVerifier) endRound() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for addr, atAddr := range v.names {
+		for node, n := range atAddr {
+			if n.round.Load() != v.round {
+				delete(atAddr, node)
+			}
+		}
+		if len(atAddr) == 0 {
+			delete(v.names, addr)
+		}
+	}
+	v.round++
+}
+
+// namesAt lists the names of every node at addr.
+func (v *NodeNameVerifier) namesAt(addr string) []string {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	var names []string
+	for _, n := range v.names[addr] {
+		names = append(names, n.names...)
+	}
+	slices.Sort(names)
+	return names
 }
 
 // configure makes cfg, a connection's own copy, verify the kubelet at addr
@@ -86,9 +137,7 @@ func (v *NodeNameVerifier) verify(cs tls.ConnectionState, addr string) error {
 	if hostErr == nil {
 		return nil
 	}
-	v.mu.RLock()
-	names := v.names[addr]
-	v.mu.RUnlock()
+	names := v.namesAt(addr)
 	for _, n := range names {
 		if leaf.VerifyHostname(n) == nil {
 			return nil

@@ -17,6 +17,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -237,4 +238,35 @@ func TestNodeNamesPerAddress(t *testing.T) {
 		t.Fatalf("a new connection to node-a after node-b's fetch: %v", err)
 	}
 	_ = conn.Close()
+}
+
+// TestNodeNamesOfSharedAddressesAndGoneNodes: two Node objects that claim
+// one address are both verified there, whichever was fetched last (each
+// overwrote the other's names before), and the names of a node not fetched
+// in a round are forgotten when it ends.
+func TestNodeNamesOfSharedAddressesAndGoneNodes(t *testing.T) {
+	v := NewNodeNameVerifier(nil)
+	node := func(name, hostname string) *corev1.Node {
+		return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name},
+			Status: corev1.NodeStatus{Addresses: []corev1.NodeAddress{{Type: corev1.NodeHostName, Address: hostname}}}}
+	}
+	const addr, other = "10.0.0.1:10250", "10.0.0.2:10250"
+	v.remember(addr, node("node-a", "host-a"))
+	v.remember(addr, node("node-b", "host-b"))
+	v.remember(other, node("node-c", "node-c"))
+	if got, want := v.namesAt(addr), []string{"host-a", "host-b", "node-a", "node-b"}; !slices.Equal(got, want) {
+		t.Errorf("names at a shared address: %v, want %v", got, want)
+	}
+	v.endRound()
+	v.remember(addr, node("node-a", "host-a")) // node-b and node-c were not fetched
+	v.endRound()
+	if got, want := v.namesAt(addr), []string{"host-a", "node-a"}; !slices.Equal(got, want) {
+		t.Errorf("names after node-b was not fetched for a round: %v, want %v", got, want)
+	}
+	if got := v.namesAt(other); len(got) != 0 {
+		t.Errorf("names of a node gone: %v", got)
+	}
+	if len(v.names) != 1 {
+		t.Errorf("%d addresses kept, want 1", len(v.names))
+	}
 }
