@@ -15,7 +15,7 @@ TOOLS_DIR = $(shell hack/build-tools.sh | tail -n 1)
 NODES ?= 3
 PORT_BASE ?= 20000
 
-.PHONY: help build image test-image tools run test test-e2e test-e2e-previous fuzz bench bench-scale plot verify manifests lint-chart clean
+.PHONY: help build image test-image tools run test test-e2e test-e2e-node test-e2e-previous fuzz bench bench-scale plot verify manifests lint-chart clean
 
 help: ## Show the targets.
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -52,10 +52,11 @@ lint-chart: ## helm lint the chart with its default and every ci/ values file.
 tools: ## Build (once) the pinned kube-apiserver, kube-controller-manager, kubectl, etcd, helm and KWOK.
 	@hack/build-tools.sh
 
-run: build ## Run a local cluster with simulated kubelets and the metrics server until Ctrl-C.
+run: build ## Run a local cluster with simulated kubelets and the metrics server until Ctrl-C; REAL_NODES=1 adds a real node (root).
+	@if [[ "$(REAL_NODES)" == 1 ]]; then hack/node-packages.sh; fi
 	@tools="$$(hack/build-tools.sh | tail -n 1)"; \
 	go run ./hack/local-up --tools-dir="$$tools" --metrics-server=$(BIN)/metrics-server \
-		--nodes=$(NODES) --port-base=$(PORT_BASE) -- $(ARGS)
+		--nodes=$(NODES) --port-base=$(PORT_BASE) $(if $(filter 1,$(REAL_NODES)),--real-node) -- $(ARGS)
 
 test: ## Unit tests with the race detector, including the differential and fuzz-seed tests.
 	go test -race -count=1 ./...
@@ -63,7 +64,13 @@ test: ## Unit tests with the race detector, including the differential and fuzz-
 test-e2e: build ## End-to-end tests against a real local control plane.
 	@tools="$$(hack/build-tools.sh | tail -n 1)"; \
 	E2E_TOOLS_DIR="$$tools" E2E_METRICS_SERVER="$(CURDIR)/$(BIN)/metrics-server" \
-		go test -tags e2e -count=1 -p 1 -timeout 40m -v ./test/e2e/...
+		go test -tags e2e -count=1 -p 1 -timeout 40m -v ./test/e2e/ ./test/e2e/kwok/
+
+test-e2e-node: build ## End-to-end tests against one real node (kubelet, containerd, runc) on this machine; needs root, installs Debian's containerd and runc.
+	@hack/node-packages.sh
+	@tools="$$(hack/build-tools.sh | tail -n 1)"; \
+	E2E_TOOLS_DIR="$$tools" E2E_METRICS_SERVER="$(CURDIR)/$(BIN)/metrics-server" \
+		go test -tags e2e -count=1 -timeout 20m -v ./test/e2e/node/
 
 # The tests run against the older control plane of the compatibility matrix.
 PREVIOUS_TESTS ?= ^(TestKubectlTopNodes|TestKubectlTopPods|TestRawQueries|TestHealthEndpoints|TestHPA)$$

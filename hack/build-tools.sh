@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the pinned control plane (kube-apiserver, kube-controller-manager,
-# kubectl, etcd), helm and KWOK from Go modules into a cache folder, once per
-# version. KWOK's stages, Metric and ClusterResourceUsage configurations,
+# kubectl, etcd), the kubelet of the real-node suite, helm and KWOK from Go
+# modules into a cache folder, once per version. KWOK's stages, Metric and ClusterResourceUsage configurations,
 # from its module, are written beside it as kwok.yaml, the way kwokctl
 # configures it for metrics-server.
 #
@@ -28,7 +28,7 @@ if [[ "${1:-}" == previous ]]; then
 else
   k8s_version="$(go -C "${tools}" list -m -f '{{.Version}}' k8s.io/kubernetes)"
   cache="${base}/${k8s_version}-etcd${etcd_version}"
-  binaries=(kube-apiserver kube-controller-manager kubectl etcd helm kwok)
+  binaries=(kube-apiserver kube-controller-manager kubectl kubelet etcd helm kwok)
   # helm and kwok have their own modules and versions: rebuilt when those
   # change.
   declare -A own_version=(

@@ -15,6 +15,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -23,22 +24,36 @@ import (
 
 	"github.com/kubemetrics/metrics-server/test/kubeletsim"
 	"github.com/kubemetrics/metrics-server/test/localcluster"
+	"github.com/kubemetrics/metrics-server/test/realnode"
 )
 
 func main() {
 	var cfg localcluster.Config
 	cfg.AddFlags(flag.CommandLine, "_output/local-up", 20000)
 	flag.IntVar(&cfg.Nodes, "nodes", 3, "simulated nodes")
+	withRealNode := flag.Bool("real-node", false, "add a real node (kubelet, containerd, runc) with a demo burner; needs root")
 	klog.InitFlags(nil)
 	flag.Parse()
 	cfg.MetricsServerArgs = flag.Args()
-	if err := run(cfg); err != nil {
+	if *withRealNode {
+		// Every node, the real one too, is reached at its Hostname
+		// address, localhost; the real kubelet registers the machine's
+		// own address as its InternalIP, where nothing may go.
+		hostnameFirst := "Hostname,InternalIP,ExternalIP"
+		cfg.KubeletHostname = realNodeName
+		cfg.KubeletAddressTypes = hostnameFirst
+		cfg.APIServerArgs = append(cfg.APIServerArgs, "--kubelet-preferred-address-types="+hostnameFirst)
+	}
+	if err := run(cfg, *withRealNode); err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)
 		os.Exit(1)
 	}
 }
 
-func run(cfg localcluster.Config) error {
+// realNodeName is the real node's name and Hostname address.
+const realNodeName = "localhost"
+
+func run(cfg localcluster.Config, withRealNode bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
@@ -47,7 +62,18 @@ func run(cfg localcluster.Config) error {
 		return err
 	}
 	defer cluster.Stop()
-	if err := waitForMetrics(ctx, cluster, cfg.Nodes, 0); err != nil {
+	nodes, demoPods := cfg.Nodes, 5
+	if withRealNode {
+		node, err := startRealNode(ctx, cluster, cfg)
+		if node != nil {
+			defer node.Stop()
+		}
+		if err != nil {
+			return err
+		}
+		nodes, demoPods = nodes+1, demoPods+1
+	}
+	if err := waitForMetrics(ctx, cluster, nodes, 0); err != nil {
 		return err
 	}
 	nodesServed := time.Since(cluster.MetricsServerStarted)
@@ -55,12 +81,18 @@ func run(cfg localcluster.Config) error {
 	if err := createDemo(ctx, cluster); err != nil {
 		return err
 	}
-	if err := waitForMetrics(ctx, cluster, cfg.Nodes, 5); err != nil {
+	if err := waitForMetrics(ctx, cluster, nodes, demoPods); err != nil {
 		return err
 	}
 	fmt.Printf(`
 All %d nodes served %s after the metrics server started; the demo pods %s after they were created.
-`, cfg.Nodes, nodesServed.Round(100*time.Millisecond), time.Since(demoCreated).Round(100*time.Millisecond))
+`, nodes, nodesServed.Round(100*time.Millisecond), time.Since(demoCreated).Round(100*time.Millisecond))
+	if withRealNode {
+		fmt.Printf(`
+The real node %q (kubelet, containerd, runc) runs pod demo/burner, which uses 250m of CPU and
+holds 64 MiB: its numbers are measured, the simulated nodes' are what they were told to report.
+`, realNodeName)
+	}
 	fmt.Printf(`
 Local cluster up in %s: %d simulated nodes, demo workload in namespace "demo".
 Logs: %s/logs. Try:
@@ -86,6 +118,52 @@ Ctrl-C stops every process.
 			}
 		}
 	}
+}
+
+// startRealNode starts a real node beside the cluster, lets the metrics
+// server's kubelet client identity read its metrics (the simulated
+// kubelets take its certificate for granted; a real one asks
+// kube-apiserver), and runs a burner pod on it.
+func startRealNode(ctx context.Context, c *localcluster.Cluster, cfg localcluster.Config) (*realnode.Node, error) {
+	tools, err := filepath.Abs(cfg.ToolsDir)
+	if err != nil {
+		return nil, err
+	}
+	repo, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	node, err := realnode.Start(ctx, realnode.Config{
+		Dir: filepath.Join(cfg.Dir, "real-node"), Repo: repo, Kubelet: filepath.Join(tools, "kubelet"),
+		Cluster: c, Name: realNodeName, Port: c.Ports.RealKubelet(),
+	})
+	if err != nil {
+		return node, fmt.Errorf("starting the real node: %w", err)
+	}
+	binding := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "metrics-server-kubelet-client"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "system:metrics-server"},
+		Subjects:   []rbacv1.Subject{{APIGroup: "rbac.authorization.k8s.io", Kind: "User", Name: localcluster.KubeletClientName}},
+	}
+	if _, err := c.Client.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return node, err
+	}
+	if err := c.EnsureNamespace(ctx, "demo"); err != nil {
+		return node, err
+	}
+	burner := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "burner", Namespace: "demo", Labels: map[string]string{"app": "burner"}},
+		Spec: corev1.PodSpec{
+			NodeName: realNodeName, HostNetwork: true, AutomountServiceAccountToken: new(false), TerminationGracePeriodSeconds: new(int64(1)),
+			Containers: []corev1.Container{{Name: "burner", Image: realnode.BurnerImage, ImagePullPolicy: corev1.PullNever,
+				Args:      []string{"--millicores=250", "--memory-bytes=67108864"},
+				Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("250m")}}}},
+		},
+	}
+	if _, err := c.Client.CoreV1().Pods("demo").Create(ctx, burner, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return node, err
+	}
+	return node, nil
 }
 
 // createDemo runs two Deployments whose simulated usage is known: web at

@@ -83,6 +83,9 @@ type Config struct {
 	Nodes    []string
 	Address  string
 	BasePort int
+	// Hostname is every node's Hostname address (default: its name):
+	// "localhost" where nodes are reached by their Hostname address.
+	Hostname string
 	// Certificate issues node's serving certificate: for FaultNone the
 	// good one (the node's name and Address), for FaultBadCert one from an
 	// unknown CA, for FaultNameOnlyCert one for the node's name only. One

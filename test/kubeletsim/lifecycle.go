@@ -49,7 +49,7 @@ func (f *Fleet) enqueue(pending chan<- string, pod *corev1.Pod) {
 		return
 	}
 	_, owned := f.nodeIndex[pod.Spec.NodeName]
-	unbound := pod.Spec.NodeName == "" && f.cfg.Schedule
+	unbound := pod.Spec.NodeName == "" && f.cfg.Schedule && len(f.cfg.Nodes) > 0
 	if !unbound && !(owned && pod.Status.Phase != corev1.PodRunning) {
 		return
 	}
@@ -117,6 +117,10 @@ func (f *Fleet) markRunning(ctx context.Context, pod *corev1.Pod) error {
 // objects: Ready, reachable at the fleet's address on each node's port.
 func (f *Fleet) RegisterNodes(ctx context.Context, client kubernetes.Interface, labels map[string]string) error {
 	for i, name := range f.cfg.Nodes {
+		hostname := f.cfg.Hostname
+		if hostname == "" {
+			hostname = name
+		}
 		node := &corev1.Node{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
 				"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
@@ -124,7 +128,7 @@ func (f *Fleet) RegisterNodes(ctx context.Context, client kubernetes.Interface, 
 			Status: corev1.NodeStatus{
 				Addresses: []corev1.NodeAddress{
 					{Type: corev1.NodeInternalIP, Address: f.cfg.Address},
-					{Type: corev1.NodeHostName, Address: name},
+					{Type: corev1.NodeHostName, Address: hostname},
 				},
 				DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(f.Port(i))}},
 				Capacity: corev1.ResourceList{

@@ -68,6 +68,14 @@ type Config struct {
 	// StatsHistory is how long the simulated kubelets keep what they
 	// reported, for a kubeletsim.Oracle (0: not kept).
 	StatsHistory time.Duration
+	// APIServerArgs are added to kube-apiserver's command line.
+	APIServerArgs []string
+	// KubeletAddressTypes replaces the metrics servers'
+	// --kubelet-preferred-address-types (upstream's manifests' order).
+	KubeletAddressTypes string
+	// KubeletHostname is every simulated node's Hostname address, and a
+	// name of its kubelet's certificate (default: the node's name).
+	KubeletHostname string
 	// DeferMetricsServer leaves the metrics server to StartMainMetricsServer,
 	// so a benchmark can create its workload first and time the start.
 	DeferMetricsServer bool
@@ -129,7 +137,7 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 		return nil, err
 	}
 	cfg.Dir = dir
-	c := &Cluster{cfg: cfg, Ports: Ports{Base: cfg.PortBase}}
+	c := &Cluster{cfg: cfg, Ports: Ports{Base: cfg.PortBase}, pki: pki{hostname: cfg.KubeletHostname}}
 	defer func() {
 		if err != nil {
 			c.Stop()
@@ -315,6 +323,7 @@ func (c *Cluster) startAPIServer(ctx context.Context) error {
 		"--proxy-client-cert-file=" + p("front-proxy-client.crt"), "--proxy-client-key-file=" + p("front-proxy-client.key"),
 		"--profiling=false", "--v=1",
 	}
+	c.apiserverArgs = append(c.apiserverArgs, c.cfg.APIServerArgs...)
 	if err := c.runAPIServer(ctx); err != nil {
 		return err
 	}
@@ -441,7 +450,7 @@ func localizeManifests(rendered []byte, port int) ([]byte, error) {
 
 func (c *Cluster) startFleet(ctx context.Context) error {
 	c.Fleet = kubeletsim.New(kubeletsim.Config{
-		Nodes: c.nodeNames(), Address: "127.0.0.1", BasePort: c.Ports.Kubelet(0),
+		Nodes: c.nodeNames(), Address: "127.0.0.1", BasePort: c.Ports.Kubelet(0), Hostname: c.cfg.KubeletHostname,
 		Certificate: c.pki.kubeletCertificate, ClientCAs: c.pki.clientCAs(),
 		StatsInterval: c.cfg.StatsInterval, History: c.cfg.StatsHistory, Client: c.Client, Schedule: true,
 	})
@@ -496,6 +505,12 @@ func (c *Cluster) StartMetricsServer(ctx context.Context, name string, port int,
 	return c.startMetricsServerBinary(ctx, c.cfg.MetricsServer, name, port, extraArgs...)
 }
 
+// StartMetricsServerBinary starts another metrics-server binary (e.g.
+// upstream's) as StartMetricsServer starts this one, beside the main one.
+func (c *Cluster) StartMetricsServerBinary(ctx context.Context, binary, name string, port int, extraArgs ...string) (*Process, error) {
+	return c.startMetricsServerBinary(ctx, binary, name, port, extraArgs...)
+}
+
 func (c *Cluster) startMetricsServerBinary(ctx context.Context, binary, name string, port int, extraArgs ...string) (*Process, error) {
 	kubeconfig := c.path("metrics-server.kubeconfig")
 	certDir := c.path(name)
@@ -516,7 +531,11 @@ func (c *Cluster) startMetricsServerBinary(ctx context.Context, binary, name str
 		"--bind-address=127.0.0.1", "--secure-port=" + strconv.Itoa(port), "--cert-dir=" + certDir,
 	}, tlsArgs...)
 	// Upstream's manifests' arguments.
-	args = append(args, "--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname",
+	addressTypes := c.cfg.KubeletAddressTypes
+	if addressTypes == "" {
+		addressTypes = "InternalIP,ExternalIP,Hostname"
+	}
+	args = append(args, "--kubelet-preferred-address-types="+addressTypes,
 		"--kubelet-use-node-status-port", "--metric-resolution=15s")
 	args = append(args, extraArgs...)
 	p, err := startProcess(name, c.path(logsDir), binary, c.cfg.MetricsServerEnv, args...)

@@ -19,6 +19,10 @@ import (
 // (unknown-ca.crt) signs the certificate of kubelets with the bad-cert
 // fault.
 type pki struct {
+	// hostname is a name of every simulated kubelet's certificate besides
+	// its node's (Config.KubeletHostname).
+	hostname string
+
 	ca, frontProxyCA, kubeletCA *authority
 
 	apiserver, admin, frontProxyClient, kubeletClient leaf
@@ -50,7 +54,7 @@ func (p *pki) generate(dir string, nodeNames []string) error {
 			ips:      append(loopback, net.IPv4(10, 0, 0, 1))}},
 		{&p.admin, p.ca, leafSpec{commonName: "kubernetes-admin", organizations: []string{"system:masters"}}},
 		{&p.frontProxyClient, p.frontProxyCA, leafSpec{commonName: "front-proxy-client"}},
-		{&p.kubeletClient, p.ca, leafSpec{commonName: "metrics-server-kubelet-client"}},
+		{&p.kubeletClient, p.ca, leafSpec{commonName: KubeletClientName}},
 	} {
 		if *l.into, err = l.by.issue(l.spec); err != nil {
 			return err
@@ -76,10 +80,17 @@ func (p *pki) generate(dir string, nodeNames []string) error {
 	return os.WriteFile(filepath.Join(dir, "sa.pub"), public, 0o644)
 }
 
+// KubeletClientName is the user the metrics servers' kubelet client
+// certificate names.
+const KubeletClientName = "metrics-server-kubelet-client"
+
 // kubeletCertificate issues a simulated kubelet's serving certificate of
 // the given kind (see kubeletsim.Config.Certificate).
 func (p *pki) kubeletCertificate(node string, kind kubeletsim.Fault) (tls.Certificate, error) {
 	spec := leafSpec{commonName: "system:node:" + node, server: true, dnsNames: []string{node}, ips: []net.IP{net.IPv4(127, 0, 0, 1)}}
+	if p.hostname != "" {
+		spec.dnsNames = append(spec.dnsNames, p.hostname)
+	}
 	ca := p.kubeletCA
 	switch kind {
 	case kubeletsim.FaultBadCert:
@@ -111,4 +122,25 @@ func (p *pki) adminHTTPClient() (*http.Client, error) {
 	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
 		RootCAs: p.clientCAs(), Certificates: []tls.Certificate{cert},
 	}}}, nil
+}
+
+// WriteKubeletCertificates writes, into dir, what a real kubelet for node
+// needs: a client certificate of the cluster CA for kube-apiserver
+// (system:node:<node> in system:nodes, as a kubelet's bootstrap gives it)
+// as kubelet-client.{crt,key}, and a serving certificate of the kubelet
+// CA for its names and 127.0.0.1 as kubelet.{crt,key}.
+func (c *Cluster) WriteKubeletCertificates(dir, node string, names ...string) error {
+	client, err := c.pki.ca.issue(leafSpec{commonName: "system:node:" + node, organizations: []string{"system:nodes"}})
+	if err != nil {
+		return err
+	}
+	serving, err := c.pki.kubeletCA.issue(leafSpec{commonName: "system:node:" + node, server: true,
+		dnsNames: append([]string{node}, names...), ips: []net.IP{net.IPv4(127, 0, 0, 1)}})
+	if err != nil {
+		return err
+	}
+	if err := client.write(dir, "kubelet-client"); err != nil {
+		return err
+	}
+	return serving.write(dir, "kubelet")
 }

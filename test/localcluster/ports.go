@@ -24,6 +24,10 @@ func (p Ports) SecondMetricsServer() int { return p.Base + 4 }
 // --metrics-bind-address.
 func (p Ports) MetricsServerPlainMetrics() int { return p.Base + 5 }
 
+// RealKubelet is a real node's kubelet (see test/realnode), and the next
+// port its health endpoint.
+func (p Ports) RealKubelet() int { return p.Base + 6 }
+
 // Unused is a port nothing listens on, for a node whose kubelet is gone.
 func (p Ports) Unused() int { return p.Base + 99 }
 

@@ -49,6 +49,12 @@ func startProcess(name, logDir, binary string, env []string, args ...string) (*P
 	return p, nil
 }
 
+// Done is closed when the process has ended.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
+// Name is the process's name, that of its log.
+func (p *Process) Name() string { return p.name }
+
 // exited reports whether the process has ended, and how.
 func (p *Process) exited() (bool, error) {
 	select {
