@@ -403,12 +403,14 @@ func (p *podEntry) container(name string) *containerEntry {
 
 // recount updates the servable counters with node n (locked by the caller).
 func (s *Store) recount(n *nodeEntry) {
-	now := s.cfg.Clock.Now().UnixNano()
-	nodeOK := n.series.n >= 2 && s.current(n.series.newest.time, now)
+	// Counted as servable whatever the time, as staleness is not: they
+	// tell readiness and the logs what the scrapes delivered.
+	const anyTime = -1
+	nodeOK := n.series.n >= 2
 	var containers int64
 	for _, p := range n.pods {
 		for i := range p.containers {
-			if u, ok := s.usage(&p.containers[i], now); ok && u.HasCPU {
+			if u, ok := s.usage(&p.containers[i], anyTime); ok && u.HasCPU {
 				containers++
 			}
 		}
@@ -502,9 +504,9 @@ func (s *Store) fresh(n *nodeEntry, now int64) bool {
 
 // current reports whether a point taken at t may be served at now: it is
 // no further from now, before or after, than the staleness bound and a
-// resolution (see futureAllowance).
+// resolution (see futureAllowance). A negative now is any time.
 func (s *Store) current(t, now int64) bool {
-	if s.cfg.StaleAfter <= 0 {
+	if s.cfg.StaleAfter <= 0 || now < 0 {
 		return true
 	}
 	bound := int64(s.cfg.StaleAfter + s.cfg.Resolution)

@@ -67,8 +67,11 @@ func TestHPA(t *testing.T) {
 				utilization = *m.Resource.Current.AverageUtilization
 			}
 		}
-		if got.Status.DesiredReplicas != 2 || utilization < 135 || utilization > 165 {
-			return fmt.Errorf("the HPA wants %d replicas at %d%% of the request; want 2 at 150%% ± 15 (conditions %+v)",
+		// At most 150% and a tolerance; less if the machine is so busy
+		// the burner does not get its 150m, which the served values
+		// follow (TestCPUAgreesWithCgroup).
+		if got.Status.DesiredReplicas != 2 || utilization < 100 || utilization > 165 {
+			return fmt.Errorf("the HPA wants %d replicas at %d%% of the request; want 2 at 100–165%% (conditions %+v)",
 				got.Status.DesiredReplicas, utilization, got.Status.Conditions)
 		}
 		t.Logf("the HPA wants %d replicas at %d%% of the request", got.Status.DesiredReplicas, utilization)

@@ -26,7 +26,8 @@ func TestUpstreamSideBySide(t *testing.T) {
 	}
 	ctx := context.Background()
 	port := cluster.Ports.SecondMetricsServer()
-	p, err := cluster.StartMetricsServerBinary(ctx, binary, "metrics-server-upstream", port, "--metric-resolution="+resolution.String())
+	p, err := cluster.StartMetricsServerBinary(ctx, binary, "metrics-server-upstream", port,
+		"--metric-resolution="+resolution.String(), "--kubelet-request-timeout=5s")
 	if err != nil {
 		t.Fatal(err)
 	}
