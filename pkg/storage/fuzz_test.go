@@ -85,7 +85,7 @@ func fuzzPoint(r *byteReader, now time.Time) sample.Point {
 // reference records every point written per series, and which pods each
 // node's last write with points listed.
 type reference struct {
-	points map[string][]sample.Point        // series → points written
+	points map[string][]sample.Point      // series → points written
 	pods   map[string]map[PodKey][]string // node → pods of its last write with points → their containers
 }
 
