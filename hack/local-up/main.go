@@ -62,7 +62,8 @@ func run(cfg localcluster.Config, withRealNode bool) error {
 		return err
 	}
 	defer cluster.Stop()
-	nodes, demoPods := cfg.Nodes, 5
+	// The demo's simulated pods, and the real node's burner.
+	nodes, simulatedPods, realPods := cfg.Nodes, 5, 0
 	if withRealNode {
 		node, err := startRealNode(ctx, cluster, cfg)
 		if node != nil {
@@ -71,9 +72,9 @@ func run(cfg localcluster.Config, withRealNode bool) error {
 		if err != nil {
 			return err
 		}
-		nodes, demoPods = nodes+1, demoPods+1
+		nodes, realPods = nodes+1, 1
 	}
-	if err := waitForMetrics(ctx, cluster, nodes, 0); err != nil {
+	if err := waitForMetrics(ctx, cluster, nodes, realPods); err != nil {
 		return err
 	}
 	nodesServed := time.Since(cluster.MetricsServerStarted)
@@ -81,7 +82,7 @@ func run(cfg localcluster.Config, withRealNode bool) error {
 	if err := createDemo(ctx, cluster); err != nil {
 		return err
 	}
-	if err := waitForMetrics(ctx, cluster, nodes, demoPods); err != nil {
+	if err := waitForMetrics(ctx, cluster, nodes, simulatedPods+realPods); err != nil {
 		return err
 	}
 	fmt.Printf(`

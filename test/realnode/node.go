@@ -85,6 +85,12 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 			return nil, fmt.Errorf("%s is not installed (Debian's containerd and runc packages): %w", bin, err)
 		}
 	}
+	// Absolute: the kubeconfig's certificate paths are read relative to it.
+	dir, err := filepath.Abs(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Dir = dir
 	if err := os.RemoveAll(cfg.Dir); err != nil {
 		return nil, err
 	}
