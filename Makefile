@@ -80,8 +80,10 @@ test-e2e-previous: build ## The kubectl top, get --raw, health and HPA end-to-en
 	E2E_TOOLS_DIR="$$tools" E2E_METRICS_SERVER="$(CURDIR)/$(BIN)/metrics-server" \
 		go test -tags e2e -count=1 -timeout 30m -v -run '$(PREVIOUS_TESTS)' ./test/e2e/
 
-fuzz: ## Fuzz the kubelet decoder against expfmt and the pod list encoders against the codecs, FUZZTIME each (default 60s).
-	go test ./pkg/scraper -run '^$$' -fuzz FuzzDecode -fuzztime $${FUZZTIME:-60s}
+fuzz: ## Fuzz the kubelet decoder against expfmt, the kubelet transport against net/http, the store against a reference and the pod list encoders against the codecs, FUZZTIME each (default 60s).
+	go test ./pkg/scraper -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $${FUZZTIME:-60s}
+	go test ./pkg/scraper -run '^$$' -fuzz '^FuzzTransportFraming$$' -fuzztime $${FUZZTIME:-60s}
+	go test ./pkg/storage -run '^$$' -fuzz '^FuzzStoreWrite$$' -fuzztime $${FUZZTIME:-60s}
 	go test ./pkg/api/podlist -run '^$$' -fuzz FuzzListEncoding -fuzztime $${FUZZTIME:-60s}
 
 bench: ## Micro-benchmarks of the hot paths.

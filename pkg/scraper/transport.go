@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -68,7 +69,8 @@ func (t *kubeletTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	}
 	key := req.URL.Scheme + "://" + req.URL.Host
 	// Ask for gzip, as net/http does (and upstream, through it), and take
-	// it off again below.
+	// it off again below (the coding's name in any case, as net/http
+	// reads it).
 	sent := req
 	if req.Header.Get("Accept-Encoding") == "" && req.Header.Get("Range") == "" {
 		sent = req.Clone(req.Context())
@@ -98,7 +100,7 @@ func (t *kubeletTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 			return nil, err
 		}
 		resp.Request = req
-		if sent != req && resp.Header.Get("Content-Encoding") == "gzip" {
+		if sent != req && strings.EqualFold(resp.Header.Get("Content-Encoding"), "gzip") {
 			resp.Header.Del("Content-Encoding")
 			resp.Header.Del("Content-Length")
 			resp.ContentLength = -1
