@@ -51,13 +51,9 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	toolsDir = os.Getenv("E2E_TOOLS_DIR")
-	binary := os.Getenv("E2E_METRICS_SERVER")
-	if toolsDir == "" || binary == "" {
-		fmt.Fprintln(os.Stderr, "E2E_TOOLS_DIR and E2E_METRICS_SERVER must be set; run `make test-e2e`")
-		return 1
-	}
-	dir, err := os.MkdirTemp("", "metrics-server-e2e-")
+	var binary, dir string
+	var err error
+	toolsDir, binary, dir, err = e2eutil.SuiteEnv("test-e2e", "metrics-server-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

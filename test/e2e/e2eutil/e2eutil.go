@@ -56,3 +56,15 @@ func DumpLogs(dir string) {
 		fmt.Fprintf(os.Stderr, "\n===== %s (last lines)\n%s\n", f, strings.Join(lines, "\n"))
 	}
 }
+
+// SuiteEnv reads what a suite's make target hands it (E2E_TOOLS_DIR, the
+// pinned tools, and E2E_METRICS_SERVER, the binary under test) and makes
+// a new folder for its cluster, named after prefix.
+func SuiteEnv(target, prefix string) (toolsDir, binary, dir string, err error) {
+	toolsDir, binary = os.Getenv("E2E_TOOLS_DIR"), os.Getenv("E2E_METRICS_SERVER")
+	if toolsDir == "" || binary == "" {
+		return "", "", "", fmt.Errorf("E2E_TOOLS_DIR and E2E_METRICS_SERVER must be set; run `make %s`", target)
+	}
+	dir, err = os.MkdirTemp("", prefix)
+	return toolsDir, binary, dir, err
+}

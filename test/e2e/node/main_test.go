@@ -47,17 +47,13 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) (code int) {
-	toolsDir = os.Getenv("E2E_TOOLS_DIR")
-	binary := os.Getenv("E2E_METRICS_SERVER")
-	if toolsDir == "" || binary == "" {
-		fmt.Fprintln(os.Stderr, "E2E_TOOLS_DIR and E2E_METRICS_SERVER must be set; run `make test-e2e-node`")
-		return 1
-	}
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(os.Stderr, "the real-node suite needs root (containerd, runc, the kubelet's cgroups)")
 		return 1
 	}
-	dir, err := os.MkdirTemp("", "metrics-server-e2e-node-")
+	var binary, dir string
+	var err error
+	toolsDir, binary, dir, err = e2eutil.SuiteEnv("test-e2e-node", "metrics-server-e2e-node-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
