@@ -131,7 +131,7 @@ func TestNodeCounterAccumulates(t *testing.T) {
 		}
 		for _, p := range s.Pods {
 			for _, c := range p.Containers {
-				before, ok := containerIn(prev, p.Name, c.Name)
+				before, ok := containerOf(prev, p.Namespace, p.Name, c.Name)
 				if !ok || !before.StartTime.Equal(c.StartTime) {
 					continue
 				}
@@ -146,20 +146,6 @@ func TestNodeCounterAccumulates(t *testing.T) {
 	if _, ok := f.StatsAt("n0", t0.Add(-time.Second)); ok {
 		t.Error("StatsAt found stats for a moment never reported")
 	}
-}
-
-func containerIn(s *NodeStats, pod, container string) (ContainerStats, bool) {
-	for _, p := range s.Pods {
-		if p.Name != pod {
-			continue
-		}
-		for _, c := range p.Containers {
-			if c.Name == container {
-				return c, true
-			}
-		}
-	}
-	return ContainerStats{}, false
 }
 
 // TestStatsHistoryKept: stats are kept for History and no longer.

@@ -293,7 +293,7 @@ func (c *Cluster) startEtcd(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return waitFor(ctx, "etcd health", c.etcd, time.Minute, func(ctx context.Context) error {
+	return WaitFor(ctx, "etcd health", c.etcd, time.Minute, func(ctx context.Context) error {
 		return httpOK(ctx, http.DefaultClient, client+"/health")
 	})
 }
@@ -352,7 +352,7 @@ func (c *Cluster) runAPIServer(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return waitFor(ctx, "kube-apiserver /readyz", c.apiserver, 2*time.Minute, func(ctx context.Context) error {
+	return WaitFor(ctx, "kube-apiserver /readyz", c.apiserver, 2*time.Minute, func(ctx context.Context) error {
 		return httpOK(ctx, tlsClient, c.APIServerURL()+"/readyz")
 	})
 }
@@ -385,7 +385,7 @@ func (c *Cluster) startControllerManager(ctx context.Context) error {
 // WaitForServiceAccount waits until a namespace has its default
 // ServiceAccount, without which pods are refused.
 func (c *Cluster) WaitForServiceAccount(ctx context.Context, namespace string, p *Process) error {
-	return waitFor(ctx, "ServiceAccount "+namespace+"/default", p, 2*time.Minute, func(ctx context.Context) error {
+	return WaitFor(ctx, "ServiceAccount "+namespace+"/default", p, 2*time.Minute, func(ctx context.Context) error {
 		_, err := c.Client.CoreV1().ServiceAccounts(namespace).Get(ctx, "default", metav1.GetOptions{})
 		return err
 	})
@@ -542,7 +542,7 @@ func (c *Cluster) startMetricsServerBinary(ctx context.Context, binary, name str
 	if err != nil {
 		return nil, err
 	}
-	return p, waitFor(ctx, name+" listening", p, time.Minute, func(ctx context.Context) error {
+	return p, WaitFor(ctx, name+" listening", p, time.Minute, func(ctx context.Context) error {
 		conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 		if err == nil {
 			conn.Close()
@@ -555,7 +555,7 @@ func (c *Cluster) startMetricsServerBinary(ctx context.Context, binary, name str
 // Available, or the main metrics server exits.
 func (c *Cluster) waitAPIServicesAvailable(ctx context.Context, names ...string) error {
 	for _, name := range names {
-		err := waitFor(ctx, "APIService "+name+" Available", c.metricsServer, 2*time.Minute, func(ctx context.Context) error {
+		err := WaitFor(ctx, "APIService "+name+" Available", c.metricsServer, 2*time.Minute, func(ctx context.Context) error {
 			return c.apiServiceAvailable(ctx, name)
 		})
 		if err != nil {

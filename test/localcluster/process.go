@@ -49,12 +49,6 @@ func startProcess(name, logDir, binary string, env []string, args ...string) (*P
 	return p, nil
 }
 
-// Done is closed when the process has ended.
-func (p *Process) Done() <-chan struct{} { return p.done }
-
-// Name is the process's name, that of its log.
-func (p *Process) Name() string { return p.name }
-
 // exited reports whether the process has ended, and how.
 func (p *Process) exited() (bool, error) {
 	select {
@@ -79,8 +73,9 @@ func (p *Process) Stop(grace time.Duration) {
 	}
 }
 
-// waitFor polls check until it succeeds, the process dies or ctx ends.
-func waitFor(ctx context.Context, what string, p *Process, timeout time.Duration, check func(context.Context) error) error {
+// WaitFor polls check until it succeeds, the process p (if not nil) dies,
+// timeout passes or ctx ends.
+func WaitFor(ctx context.Context, what string, p *Process, timeout time.Duration, check func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var last error

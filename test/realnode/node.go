@@ -23,11 +23,9 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/klog/v2"
@@ -133,8 +131,8 @@ func (n *Node) path(elem ...string) string {
 	return filepath.Join(append([]string{n.cfg.Dir}, elem...)...)
 }
 
-// Socket is containerd's socket.
-func (n *Node) Socket() string { return n.path("containerd", "containerd.sock") }
+// socket is containerd's socket.
+func (n *Node) socket() string { return n.path("containerd", "containerd.sock") }
 
 // containerdConfig: the CRI plugin with runc under cgroupfs, the overlayfs
 // snapshotter, root, state and socket in the node's folder, and
@@ -166,7 +164,7 @@ const loopbackCNI = `{"cniVersion": "0.4.0", "name": "loopback-only", "plugins":
 
 func (n *Node) startContainerd(ctx context.Context) error {
 	config := n.path("containerd", "config.toml")
-	body := fmt.Sprintf(containerdConfig, n.path("containerd", "root"), n.path("containerd", "state"), n.Socket(), PauseImage, n.path("cni"))
+	body := fmt.Sprintf(containerdConfig, n.path("containerd", "root"), n.path("containerd", "state"), n.socket(), PauseImage, n.path("cni"))
 	if err := os.WriteFile(config, []byte(body), 0o644); err != nil {
 		return err
 	}
@@ -177,7 +175,7 @@ func (n *Node) startContainerd(ctx context.Context) error {
 	if n.containerd, err = n.cfg.Cluster.StartProcess("containerd", "containerd", "--config", config); err != nil {
 		return err
 	}
-	return poll(ctx, "containerd to answer", 30*time.Second, func(ctx context.Context) error {
+	return localcluster.WaitFor(ctx, "containerd to answer", n.containerd, 30*time.Second, func(ctx context.Context) error {
 		_, err := n.ctr(ctx, "version")
 		return err
 	})
@@ -186,7 +184,7 @@ func (n *Node) startContainerd(ctx context.Context) error {
 // ctr runs containerd's client on the node's socket, in the kubelet's
 // namespace.
 func (n *Node) ctr(ctx context.Context, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, "ctr", append([]string{"--address", n.Socket(), "--namespace", "k8s.io"}, args...)...)
+	cmd := exec.CommandContext(ctx, "ctr", append([]string{"--address", n.socket(), "--namespace", "k8s.io"}, args...)...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return string(out), fmt.Errorf("ctr %s: %w: %s", strings.Join(args, " "), err, out)
@@ -282,7 +280,7 @@ func (n *Node) startKubelet(ctx context.Context) error {
 	}
 	config := n.path("kubelet-config.yaml")
 	body := fmt.Sprintf(kubeletConfig, n.cfg.Port, n.cfg.Port+1, filepath.Join(pki, "kubelet.crt"), filepath.Join(pki, "kubelet.key"),
-		c.CAFile(), n.Socket(), n.path("manifests"), n.path("pod-logs"))
+		c.CAFile(), n.socket(), n.path("manifests"), n.path("pod-logs"))
 	if err := os.WriteFile(config, []byte(body), 0o644); err != nil {
 		return err
 	}
@@ -291,41 +289,9 @@ func (n *Node) startKubelet(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return poll(ctx, "the node to register", 2*time.Minute, func(ctx context.Context) error {
-		if dead, err := exited(n.kubelet); dead {
-			return wait.ErrorInterrupted(err)
-		}
+	return localcluster.WaitFor(ctx, "the node to register", n.kubelet, 2*time.Minute, func(ctx context.Context) error {
 		_, err := c.Client.CoreV1().Nodes().Get(ctx, n.cfg.Name, metav1.GetOptions{})
 		return err
-	})
-}
-
-// exited reports whether p has ended, with its error.
-func exited(p *localcluster.Process) (bool, error) {
-	select {
-	case <-p.Done():
-		return true, fmt.Errorf("%s exited", p.Name())
-	default:
-		return false, nil
-	}
-}
-
-// WaitReady waits until the node reports Ready.
-func (n *Node) WaitReady(ctx context.Context, timeout time.Duration) error {
-	return poll(ctx, "the node to be Ready", timeout, func(ctx context.Context) error {
-		node, err := n.cfg.Cluster.Client.CoreV1().Nodes().Get(ctx, n.cfg.Name, metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		for _, c := range node.Status.Conditions {
-			if c.Type == corev1.NodeReady {
-				if c.Status == corev1.ConditionTrue {
-					return nil
-				}
-				return fmt.Errorf("not ready: %s: %s", c.Reason, c.Message)
-			}
-		}
-		return errors.New("no Ready condition yet")
 	})
 }
 
@@ -344,7 +310,7 @@ func (n *Node) Stop() {
 				_ = client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: new(int64)})
 			}
 		}
-		_ = poll(ctx, "the node's containers to stop", time.Minute, func(ctx context.Context) error {
+		_ = localcluster.WaitFor(ctx, "the node's containers to stop", nil, time.Minute, func(ctx context.Context) error {
 			tasks, err := n.ctr(ctx, "tasks", "ls", "-q")
 			if err != nil || strings.TrimSpace(tasks) == "" {
 				return nil
@@ -362,7 +328,7 @@ func (n *Node) Stop() {
 		n.containerd.Stop(30 * time.Second)
 	}
 	// Shims outlive containerd; theirs is the node's state folder.
-	_ = exec.Command("pkill", "-KILL", "-f", "containerd-shim-runc-v2 -namespace k8s.io -id .* -address "+n.Socket()).Run()
+	_ = exec.Command("pkill", "-KILL", "-f", "containerd-shim-runc-v2 -namespace k8s.io -id .* -address "+n.socket()).Run()
 	unmountUnder(n.cfg.Dir)
 	removeCgroups("kubepods")
 	for _, d := range n.created {
@@ -416,20 +382,5 @@ func removeCgroups(top string) {
 	}
 }
 
-func poll(ctx context.Context, what string, timeout time.Duration, check func(context.Context) error) error {
-	var last error
-	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		last = check(ctx)
-		if wait.Interrupted(last) {
-			return false, last
-		}
-		return last == nil, nil
-	})
-	if err != nil {
-		return fmt.Errorf("waiting for %s: %w (last: %v)", what, err, last)
-	}
-	return nil
-}
-
-// KubeletURL is where the kubelet serves.
-func (n *Node) KubeletURL() string { return "https://127.0.0.1:" + strconv.Itoa(n.cfg.Port) }
+// kubeletURL is where the kubelet serves.
+func (n *Node) kubeletURL() string { return "https://127.0.0.1:" + strconv.Itoa(n.cfg.Port) }

@@ -58,7 +58,7 @@ func (n *Node) Summary(ctx context.Context) (*Summary, error) {
 	tlsConfig.RootCAs.AppendCertsFromPEM(ca)
 	tlsConfig.ServerName = n.cfg.Name
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsConfig}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, n.KubeletURL()+"/stats/summary", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, n.kubeletURL()+"/stats/summary", nil)
 	if err != nil {
 		return nil, err
 	}
