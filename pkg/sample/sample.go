@@ -56,6 +56,21 @@ type Batch struct {
 	Skipped int
 }
 
+// HasPoints reports whether b holds a value the API could serve: a node or
+// container point with CPU or memory. A kubelet that could not collect its
+// stats answers with none.
+func (b *Batch) HasPoints() bool {
+	if b.Node.Has(HasCPU | HasMemory) {
+		return true
+	}
+	for i := range b.Containers {
+		if b.Containers[i].Fields&(HasCPU|HasMemory) != 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // Reset empties b, keeping its memory for reuse.
 func (b *Batch) Reset() {
 	b.Node = Point{}

@@ -270,8 +270,8 @@ func (s *Scraper) fetchAndDecode(ctx context.Context, node *corev1.Node, st *nod
 	if w.batch.KubeletError {
 		return &ScrapeError{ReasonKubeletStats, errors.New("the kubelet could not collect its stats (resource_scrape_error 1)")}
 	}
-	if w.batch.Node.Fields == 0 && len(w.batch.Containers) == 0 {
-		return &ScrapeError{ReasonEmpty, errors.New("the answer holds no node or container sample")}
+	if !w.batch.HasPoints() {
+		return &ScrapeError{ReasonEmpty, errors.New("the answer holds no usable node or container sample")}
 	}
 	return nil
 }

@@ -161,9 +161,14 @@ func TestScrapeFaults(t *testing.T) {
 		"empty": func(w http.ResponseWriter, r *http.Request) {
 			_, _ = w.Write([]byte("# HELP node_cpu_usage_seconds_total [STABLE] Cumulative cpu time consumed by the node in core-seconds\n"))
 		},
+		// Containers named, but without a usable CPU or memory sample.
+		"nothing-usable": func(w http.ResponseWriter, r *http.Request) {
+			_, _ = w.Write([]byte(`container_start_time_seconds{container="c",namespace="ns",pod="p"} 1.7e+09` + "\n" +
+				`container_cpu_usage_seconds_total{container="c",namespace="ns",pod="p"} NaN 1700000000000` + "\n"))
+		},
 	}
 	want := map[string]string{"status": ReasonHTTP, "garbage": ReasonDecode, "protobuf": ReasonDecode, "huge": ReasonTooLarge, "hang": ReasonTimeout,
-		"stats-error": ReasonKubeletStats, "empty": ReasonEmpty}
+		"stats-error": ReasonKubeletStats, "empty": ReasonEmpty, "nothing-usable": ReasonEmpty}
 
 	var nodes []*corev1.Node
 	for name, h := range handlers {

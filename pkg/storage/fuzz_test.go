@@ -94,7 +94,7 @@ func newReference() *reference {
 }
 
 func (r *reference) write(node string, b *sample.Batch) {
-	if !delivered(b) {
+	if !b.HasPoints() {
 		return
 	}
 	if b.Node.Has(sample.HasCPU | sample.HasMemory) {

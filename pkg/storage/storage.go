@@ -191,7 +191,7 @@ func pointOf(p *sample.Point) point {
 // single point changes nothing: the node's values are served until they go
 // stale, as after a failed scrape. The batch is not kept.
 func (s *Store) Write(node string, b *sample.Batch, scrapeTime time.Time) {
-	if !delivered(b) {
+	if !b.HasPoints() {
 		return
 	}
 	n := s.nodeEntry(node)
@@ -278,20 +278,6 @@ func (s *Store) Write(node string, b *sample.Batch, scrapeTime time.Time) {
 		}
 		s.mu.Unlock()
 	}
-}
-
-// delivered reports whether a batch holds a point the API could serve: a
-// kubelet that could not collect its stats answers with none.
-func delivered(b *sample.Batch) bool {
-	if b.Node.Has(sample.HasCPU | sample.HasMemory) {
-		return true
-	}
-	for i := range b.Containers {
-		if b.Containers[i].Fields&(sample.HasCPU|sample.HasMemory) != 0 {
-			return true
-		}
-	}
-	return false
 }
 
 // mergePods merges fresh, in any order, into pods, sorted by key.
