@@ -225,7 +225,9 @@ const (
 	ReasonTLSHandshake        = "tls_handshake"
 	ReasonHTTP                = "http_status"
 	ReasonTooLarge            = "too_large"
-	ReasonDecode              = "decode"
+	// Other answers in flight held the memory budget (AnswerBudget).
+	ReasonBudget = "answer_budget"
+	ReasonDecode = "decode"
 	// The kubelet answered, without stats: it could not collect them
 	// (resource_scrape_error 1), or the answer holds no sample at all.
 	ReasonKubeletStats = "kubelet_stats_error"
@@ -275,10 +277,11 @@ func nodeAddress(node *corev1.Node, types []corev1.NodeAddressType) (string, err
 	return "", fmt.Errorf("node %q has no address of the types %v", node.Name, types)
 }
 
-// Fetch reads node's answer into buf (reset first). When node names are
-// verified, it first tells the verifier the names the kubelet at the
-// node's address may be certified for.
-func (c *Client) Fetch(ctx context.Context, node *corev1.Node, buf *bytes.Buffer) error {
+// Fetch reads node's answer into buf (reset first), growing buf only with
+// room from lease (nil: unbounded). When node names are verified, it first
+// tells the verifier the names the kubelet at the node's address may be
+// certified for.
+func (c *Client) Fetch(ctx context.Context, node *corev1.Node, buf *bytes.Buffer, lease *Lease) error {
 	url, addr, err := c.target(node)
 	if err != nil {
 		return &ScrapeError{ReasonAddress, err}
@@ -307,14 +310,47 @@ func (c *Client) Fetch(ctx context.Context, node *corev1.Node, buf *bytes.Buffer
 	if ct := resp.Header.Get("Content-Type"); ct != "" && expfmt.ResponseFormat(resp.Header).FormatType() != expfmt.TypeTextPlain {
 		return &ScrapeError{ReasonDecode, fmt.Errorf("GET %s: answered with content type %q; only the Prometheus text format (text/plain) is read", url, ct)}
 	}
-	n, err := buf.ReadFrom(io.LimitReader(resp.Body, c.cfg.MaxBodyBytes+1))
-	if err != nil {
+	switch err := readAnswer(buf, resp.Body, c.cfg.MaxBodyBytes, lease); {
+	case errors.Is(err, errTooLarge):
+		return &ScrapeError{ReasonTooLarge, fmt.Errorf("GET %s: answer larger than %d bytes", url, c.cfg.MaxBodyBytes)}
+	case errors.Is(err, ErrBudget):
+		return &ScrapeError{ReasonBudget, fmt.Errorf("GET %s: %w after %d bytes", url, err, buf.Len())}
+	case err != nil:
 		return &ScrapeError{classify(ctx, err), fmt.Errorf("GET %s: reading the answer: %w", url, err)}
 	}
-	if n > c.cfg.MaxBodyBytes {
-		return &ScrapeError{ReasonTooLarge, fmt.Errorf("GET %s: answer larger than %d bytes", url, c.cfg.MaxBodyBytes)}
-	}
 	return nil
+}
+
+var errTooLarge = errors.New("answer too large")
+
+// readAnswer appends r to buf, up to limit bytes (errTooLarge past it). It
+// grows buf itself rather than through bytes.Buffer, so that each growth
+// is reserved from lease before it is allocated, and never past limit.
+func readAnswer(buf *bytes.Buffer, r io.Reader, limit int64, lease *Lease) error {
+	for {
+		if buf.Available() < bytes.MinRead && int64(buf.Cap()) <= limit {
+			size := min(max(2*buf.Cap(), bytes.MinRead), int(limit)+1)
+			if err := lease.Grow(int64(size)); err != nil {
+				return err
+			}
+			grown := make([]byte, buf.Len(), size)
+			copy(grown, buf.Bytes())
+			*buf = *bytes.NewBuffer(grown)
+		}
+		p := buf.AvailableBuffer()
+		p = p[:min(cap(p), int(limit+1)-buf.Len())]
+		n, err := r.Read(p)
+		buf.Write(p[:n])
+		if int64(buf.Len()) > limit {
+			return errTooLarge
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 }
 
 func classify(ctx context.Context, err error) string {

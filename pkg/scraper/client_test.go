@@ -73,7 +73,7 @@ func TestFetchNegotiation(t *testing.T) {
 				t.Fatal(err)
 			}
 			var buf bytes.Buffer
-			err = client.Fetch(context.Background(), kubeletAt(t, "node", srv.URL), &buf)
+			err = client.Fetch(context.Background(), kubeletAt(t, "node", srv.URL), &buf, nil)
 			if tc.wantErr == "" {
 				if err != nil {
 					t.Fatalf("Fetch: %v", err)

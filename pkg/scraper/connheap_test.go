@@ -112,7 +112,7 @@ func BenchmarkIdleConnectionLiveHeap(b *testing.B) {
 		var buf bytes.Buffer
 		for range rounds {
 			for _, node := range nodes {
-				if err := client.Fetch(context.Background(), node, &buf); err != nil {
+				if err := client.Fetch(context.Background(), node, &buf, nil); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -68,7 +68,7 @@ func TestHostileAnswerHeads(t *testing.T) {
 			var buf bytes.Buffer
 			// Twice: the second time on the kept connection, if any.
 			for range 2 {
-				err := client.Fetch(context.Background(), kubeletAt(t, "node", srv.URL), &buf)
+				err := client.Fetch(context.Background(), kubeletAt(t, "node", srv.URL), &buf, nil)
 				if tc.reason == "" {
 					if err != nil || !bytes.Equal(buf.Bytes(), hostilePayload) {
 						t.Fatalf("Fetch: %v, %d bytes; want the %d-byte payload", err, buf.Len(), len(hostilePayload))
@@ -117,7 +117,7 @@ func TestRedirectNotFollowed(t *testing.T) {
 				client.fallback.Proxy = nil // straight to the kubelet, through net/http
 			}
 			var buf bytes.Buffer
-			err = client.Fetch(context.Background(), kubeletAt(t, "node", kubelet.URL), &buf)
+			err = client.Fetch(context.Background(), kubeletAt(t, "node", kubelet.URL), &buf, nil)
 			var se *ScrapeError
 			if !errors.As(err, &se) || se.Reason != ReasonHTTP || !strings.Contains(err.Error(), "redirects are not followed") {
 				t.Errorf("Fetch error %v, want reason %s saying redirects are not followed", err, ReasonHTTP)

@@ -30,9 +30,10 @@ type Config struct {
 	Sink  Sink
 	// RequestTimeout bounds each node's request, from connect to last byte.
 	RequestTimeout time.Duration
-	// Concurrency bounds how many nodes are fetched at once, and with it the
-	// memory held by answers in flight.
+	// Concurrency bounds how many nodes are fetched at once.
 	Concurrency int
+	// Budget bounds the memory held by answers in flight (nil: unbounded).
+	Budget *AnswerBudget
 	// StaggerPerNode spreads the starts of a round's requests over
 	// StaggerPerNode × nodes, at most MaxStagger, as upstream does (8 ms,
 	// 4 s), so kubelets and the network see no single burst; they start in
@@ -255,9 +256,28 @@ const maxPooledBuffer = 4 << 20
 func (s *Scraper) fetchAndDecode(ctx context.Context, node *corev1.Node, st *nodeState, w *work, start time.Time) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
+	// The lease covers the buffer until the answer is decoded: first the
+	// size it starts at (its capacity from the pool, or the node's last
+	// answer and an eighth), waited for, then any growth.
+	var lease *Lease
+	if s.cfg.Budget != nil {
+		lease = s.cfg.Budget.Lease()
+		defer lease.Release()
+	}
 	w.body.Reset()
-	w.body.Grow(st.lastSize + st.lastSize/8 + bytes.MinRead)
-	if err := s.cfg.Client.Fetch(ctx, node, &w.body); err != nil {
+	size := max(w.body.Cap(), st.lastSize+st.lastSize/8+bytes.MinRead)
+	if err := lease.Wait(ctx, int64(size)); err != nil {
+		return &ScrapeError{ReasonBudget, err}
+	}
+	if size > w.body.Cap() {
+		w.body = *bytes.NewBuffer(make([]byte, 0, size))
+	}
+	if err := s.cfg.Client.Fetch(ctx, node, &w.body, lease); err != nil {
+		if reasonOf(err) == ReasonBudget {
+			// Next round starts at what was read, and waits for it, so
+			// a node that lost the race for room is not left out for good.
+			st.lastSize = w.body.Len()
+		}
 		return err
 	}
 	st.lastSize = w.body.Len()

@@ -116,7 +116,7 @@ func TestNodeNameVerifier(t *testing.T) {
 				t.Fatal(err)
 			}
 			var body bytes.Buffer
-			err = client.Fetch(context.Background(), node, &body)
+			err = client.Fetch(context.Background(), node, &body, nil)
 			switch {
 			case tc.wantReason == "" && err != nil:
 				t.Fatalf("Fetch: %v", err)
@@ -184,7 +184,7 @@ func TestExtraCAs(t *testing.T) {
 				t.Fatal(err)
 			}
 			var body bytes.Buffer
-			err = client.Fetch(context.Background(), kubeletAt(t, "node", srv.URL), &body)
+			err = client.Fetch(context.Background(), kubeletAt(t, "node", srv.URL), &body, nil)
 			var se *ScrapeError
 			switch {
 			case tc.fetchReason == "" && err != nil:
@@ -225,7 +225,7 @@ func TestNodeNamesPerAddress(t *testing.T) {
 	ctx := context.Background()
 	var body bytes.Buffer
 	for _, name := range []string{"node-a", "node-b"} {
-		if err := client.Fetch(ctx, nodes[name], &body); err != nil {
+		if err := client.Fetch(ctx, nodes[name], &body, nil); err != nil {
 			t.Fatalf("Fetch %s: %v", name, err)
 		}
 	}

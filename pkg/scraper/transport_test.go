@@ -110,7 +110,7 @@ func TestTransportKeepsConnections(t *testing.T) {
 			node := kubeletAt(t, "node", k.URL)
 			var buf bytes.Buffer
 			for range 3 {
-				if err := client.Fetch(context.Background(), node, &buf); err != nil {
+				if err := client.Fetch(context.Background(), node, &buf, nil); err != nil {
 					t.Fatalf("Fetch: %v", err)
 				}
 				if !bytes.Equal(buf.Bytes(), transportPayload) {
@@ -154,13 +154,13 @@ func TestTransportRenewsConnections(t *testing.T) {
 			client := testClient(t, tc.maxBody)
 			node := kubeletAt(t, "node", k.URL)
 			var buf bytes.Buffer
-			if err := client.Fetch(context.Background(), node, &buf); (err == nil) != tc.wantFirst {
+			if err := client.Fetch(context.Background(), node, &buf, nil); (err == nil) != tc.wantFirst {
 				t.Fatalf("first Fetch: %v", err)
 			}
 			if tc.between != nil {
 				tc.between(k)
 			}
-			err := client.Fetch(context.Background(), node, &buf)
+			err := client.Fetch(context.Background(), node, &buf, nil)
 			if tc.wantFirst && err != nil {
 				t.Fatalf("second Fetch: %v", err)
 			}
@@ -209,7 +209,7 @@ func TestTransportCancel(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	var buf bytes.Buffer
-	err := client.Fetch(ctx, kubeletAt(t, "node", k.URL), &buf)
+	err := client.Fetch(ctx, kubeletAt(t, "node", k.URL), &buf, nil)
 	var se *ScrapeError
 	if !errors.As(err, &se) || se.Reason != ReasonTimeout {
 		t.Fatalf("Fetch: %v, want a %s error", err, ReasonTimeout)
@@ -230,7 +230,7 @@ func TestTransportIdle(t *testing.T) {
 	var buf bytes.Buffer
 	fetch := func() {
 		t.Helper()
-		if err := client.Fetch(context.Background(), node, &buf); err != nil {
+		if err := client.Fetch(context.Background(), node, &buf, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -11,6 +12,7 @@ import (
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 
 	"github.com/kubemetrics/metrics-server/pkg/api"
@@ -93,6 +95,13 @@ func (c CompletedConfig) New() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Read after the memory limit is set from the container's (see
+	// cmd/metrics-server/app).
+	budget := scraper.NewAnswerBudget(debug.SetMemoryLimit(-1), c.ScrapeConcurrency, c.Kubelet.MaxBodyBytes)
+	if budget.MaxAnswer() < c.Kubelet.MaxBodyBytes {
+		klog.InfoS("Kubelet answers are bounded below --kubelet-max-response-bytes to fit the memory limit", "maxResponseBytes", budget.MaxAnswer())
+		c.Kubelet.MaxBodyBytes = budget.MaxAnswer()
+	}
 	client, err := scraper.NewClient(c.Kubelet)
 	if err != nil {
 		return nil, err
@@ -121,6 +130,7 @@ func (c CompletedConfig) New() (*Server, error) {
 			Sink:           store,
 			RequestTimeout: c.KubeletRequestTimeout,
 			Concurrency:    c.ScrapeConcurrency,
+			Budget:         budget,
 			StaggerPerNode: staggerPerNode,
 			MaxStagger:     maxStagger,
 			Clock:          c.Clock,
