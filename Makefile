@@ -15,7 +15,7 @@ TOOLS_DIR = $(shell hack/build-tools.sh | tail -n 1)
 NODES ?= 3
 PORT_BASE ?= 20000
 
-.PHONY: help build image test-image tools run test test-e2e test-e2e-node test-e2e-previous fuzz bench bench-scale plot verify manifests lint-chart clean
+.PHONY: help build image test-image tools run test test-e2e test-e2e-node test-e2e-previous soak fuzz bench bench-scale plot verify manifests lint-chart clean
 
 help: ## Show the targets.
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -79,6 +79,11 @@ test-e2e-previous: build ## The kubectl top, get --raw, health and HPA end-to-en
 	@tools="$$(hack/build-tools.sh previous | tail -n 1)"; \
 	E2E_TOOLS_DIR="$$tools" E2E_METRICS_SERVER="$(CURDIR)/$(BIN)/metrics-server" \
 		go test -tags e2e -count=1 -timeout 30m -v -run '$(PREVIOUS_TESTS)' ./test/e2e/
+
+soak: build ## A long run (SOAK_DURATION, default 30m; SOAK_NODES, default 200) under churn and hostile kubelets, judged against the simulator's truth; not in CI. SOAK_REPORT=<file> keeps the figures.
+	@tools="$$(hack/build-tools.sh | tail -n 1)"; \
+	E2E_TOOLS_DIR="$$tools" E2E_METRICS_SERVER="$(CURDIR)/$(BIN)/metrics-server" \
+		go test -tags e2e -count=1 -timeout 0 -v -run TestSoak ./test/e2e/soak/
 
 fuzz: ## Fuzz the kubelet decoder against expfmt, the kubelet transport against net/http, the store against a reference and the pod list encoders against the codecs, FUZZTIME each (default 60s).
 	go test ./pkg/scraper -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $${FUZZTIME:-60s}

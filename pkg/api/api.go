@@ -70,7 +70,7 @@ func podFieldLabel(label, value string) (string, string, error) {
 // Store is what the API reads usage from.
 type Store interface {
 	Node(name string) (storage.Usage, bool)
-	Pod(key storage.PodKey, buf []storage.ContainerUsage) (storage.PodUsage, bool)
+	Pod(key storage.PodKey, node string, buf []storage.ContainerUsage) (storage.PodUsage, bool)
 	// Version changes whenever the usage served may have changed.
 	Version() uint64
 }

@@ -96,7 +96,7 @@ func (s *PodStorage) Get(ctx context.Context, name string, opts *metav1.GetOptio
 	if pod == nil {
 		return nil, errors.NewNotFound(corev1.Resource("pods"), name)
 	}
-	u, ok := s.store.Pod(storage.PodKey{Namespace: ns, Name: name}, nil)
+	u, ok := s.store.Pod(storage.PodKey{Namespace: ns, Name: name}, pod.Node(), nil)
 	if !ok {
 		return nil, errors.NewNotFound(metrics.Resource("podmetrics"), ns+"/"+name)
 	}

@@ -1,6 +1,6 @@
 // Package podindex is the compact index of Running pods that the API
 // serves PodMetrics for: the pod informer's transform (Trimmer) turns each
-// pod's metadata into a Pod that keeps only what the API reads, and the
+// pod into a Pod that keeps only what the API and the store read, and the
 // lookups here read the informer's indexer of them.
 package podindex
 
@@ -11,6 +11,7 @@ import (
 	"sync"
 	"unique"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/cache"
@@ -21,7 +22,10 @@ type Pod struct {
 	// namespace is interned: a namespace's pods share its name, and a
 	// handle is half a string's size.
 	namespace unique.Handle[string]
-	Name      string
+	// node, the node the pod is bound to, is interned too: a node's pods
+	// share it.
+	node unique.Handle[string]
+	Name string
 	// Labels may be shared with other pods: read only.
 	Labels map[string]string
 	// ResourceVersion is kept for the informer, which compares it (an
@@ -30,12 +34,16 @@ type Pod struct {
 }
 
 // NewPod is the index's pod for these fields.
-func NewPod(namespace, name string, labels map[string]string, resourceVersion string) *Pod {
-	return &Pod{namespace: unique.Make(namespace), Name: name, Labels: labels, ResourceVersion: resourceVersion}
+func NewPod(namespace, name, node string, labels map[string]string, resourceVersion string) *Pod {
+	return &Pod{namespace: unique.Make(namespace), node: unique.Make(node), Name: name, Labels: labels, ResourceVersion: resourceVersion}
 }
 
 // Namespace is the pod's namespace.
 func (p *Pod) Namespace() string { return p.namespace.Value() }
+
+// Node is the node the pod is bound to (spec.nodeName): the only node
+// whose kubelet may report its usage.
+func (p *Pod) Node() string { return p.node.Value() }
 
 // GetObjectMeta gives client-go (meta.Accessor: keys, the namespace index,
 // resync detection) a read-only view of the pod's metadata.
@@ -67,14 +75,14 @@ func NewTrimmer(live func() int) *Trimmer {
 
 const minLabelSetsChecked = 1024
 
-// Trim turns a pod's metadata into a Pod; anything else (a deletion
-// tombstone) passes through.
+// Trim turns a pod into a Pod; anything else (a deletion tombstone) passes
+// through.
 func (t *Trimmer) Trim(obj any) (any, error) {
-	pod, ok := obj.(*metav1.PartialObjectMetadata)
+	pod, ok := obj.(*corev1.Pod)
 	if !ok {
 		return obj, nil
 	}
-	return NewPod(pod.Namespace, pod.Name, t.shared(pod.Labels), pod.ResourceVersion), nil
+	return NewPod(pod.Namespace, pod.Name, pod.Spec.NodeName, t.shared(pod.Labels), pod.ResourceVersion), nil
 }
 
 // shared returns the map kept for the label set of labels, or keeps labels

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kubemetrics/metrics-server/pkg/internal/heaptest"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	apiruntime "k8s.io/apimachinery/pkg/runtime"
@@ -19,22 +20,23 @@ import (
 	"k8s.io/client-go/tools/cache"
 )
 
-// TestTrim: the index keeps a pod's namespace, name, labels and resource
-// version; anything else passes through.
+// TestTrim: the index keeps a pod's namespace, name, node, labels and
+// resource version; anything else passes through.
 func TestTrim(t *testing.T) {
-	full := &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "meta.k8s.io/v1", Kind: "PartialObjectMetadata"}, ObjectMeta: metav1.ObjectMeta{
+	full := &corev1.Pod{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"}, ObjectMeta: metav1.ObjectMeta{
 		Name: "p", Namespace: "ns", UID: types.UID("uid-p"), ResourceVersion: "9", Labels: map[string]string{"app": "web"},
 		CreationTimestamp: metav1.NewTime(time.Unix(1_700_000_000, 0)), Annotations: map[string]string{"big": "annotation"},
 		OwnerReferences: []metav1.OwnerReference{{Kind: "ReplicaSet", Name: "web-1"}},
 		ManagedFields:   []metav1.ManagedFieldsEntry{{Manager: "kubelet"}},
-	}}
+	}, Spec: corev1.PodSpec{NodeName: "node-1", Containers: []corev1.Container{{Name: "app", Image: "app:1"}}},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.0.0.1"}}
 	tests := []struct {
 		name     string
 		in, want any
 	}{
-		{"pod metadata keeps what is read", full, NewPod("ns", "p", map[string]string{"app": "web"}, "9")},
-		{"a pod without labels", &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: "q", Namespace: "ns", Labels: map[string]string{}}},
-			NewPod("ns", "q", nil, "")},
+		{"a pod keeps what is read", full, NewPod("ns", "p", "node-1", map[string]string{"app": "web"}, "9")},
+		{"a pod without labels", &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "q", Namespace: "ns", Labels: map[string]string{}}, Spec: corev1.PodSpec{NodeName: "node-2"}},
+			NewPod("ns", "q", "node-2", nil, "")},
 		{"anything else passes through", "tombstone", "tombstone"},
 	}
 	trim := NewTrimmer(func() int { return 0 })
@@ -58,7 +60,7 @@ func TestLabelSets(t *testing.T) {
 	live := 0
 	trim := NewTrimmer(func() int { return live })
 	labelsOf := func(name string, labels map[string]string) map[string]string {
-		obj, err := trim.Trim(&metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", Labels: labels}})
+		obj, err := trim.Trim(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", Labels: labels}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -103,9 +105,9 @@ func TestLabelSets(t *testing.T) {
 func TestLookups(t *testing.T) {
 	index := newIndexer()
 	for _, p := range []*Pod{
-		NewPod("a", "web-1", map[string]string{"app": "web"}, "1"),
-		NewPod("a", "db-1", map[string]string{"app": "db"}, "2"),
-		NewPod("b", "web-2", map[string]string{"app": "web"}, "3"),
+		NewPod("a", "web-1", "node-1", map[string]string{"app": "web"}, "1"),
+		NewPod("a", "db-1", "node-1", map[string]string{"app": "db"}, "2"),
+		NewPod("b", "web-2", "node-2", map[string]string{"app": "web"}, "3"),
 	} {
 		if err := index.Add(p); err != nil {
 			t.Fatal(err)
@@ -170,14 +172,15 @@ func BenchmarkIndexLiveHeap(b *testing.B) {
 		trim := NewTrimmer(func() int { return len(index.ListKeys()) })
 		for i := range pods {
 			app := fmt.Sprintf("app-%d", i%10)
-			decoded := &metav1.PartialObjectMetadata{
-				TypeMeta: metav1.TypeMeta{APIVersion: "meta.k8s.io/v1", Kind: "PartialObjectMetadata"},
+			decoded := &corev1.Pod{
+				TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
 				ObjectMeta: metav1.ObjectMeta{
 					Name: fmt.Sprintf("%s-7d9f8c6b5-%05d", app, i), Namespace: fmt.Sprintf("team-%02d", i%100),
 					UID: types.UID(fmt.Sprintf("8c1a2f4e-0b3d-4c5e-9f60-%012d", i)), ResourceVersion: strconv.Itoa(100000 + i),
 					Labels:            map[string]string{"app": app, "pod-template-hash": "7d9f8c6b5"},
 					CreationTimestamp: metav1.NewTime(time.Unix(1_700_000_000, 0)),
 				},
+				Spec: corev1.PodSpec{NodeName: fmt.Sprintf("node-%03d", i/30)},
 			}
 			obj, err := trim.Trim(decoded)
 			if err != nil {
@@ -199,18 +202,18 @@ func TestInformer(t *testing.T) {
 	w := watch.NewFake()
 	lw := &cache.ListWatch{
 		ListFunc: func(metav1.ListOptions) (apiruntime.Object, error) {
-			return &metav1.PartialObjectMetadataList{ListMeta: metav1.ListMeta{ResourceVersion: "1"}}, nil
+			return &corev1.PodList{ListMeta: metav1.ListMeta{ResourceVersion: "1"}}, nil
 		},
 		WatchFunc: func(o metav1.ListOptions) (watch.Interface, error) {
 			if o.SendInitialEvents != nil && *o.SendInitialEvents {
 				// A streaming list: no pods, then the bookmark that ends it.
-				go w.Action(watch.Bookmark, &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{ResourceVersion: "1",
+				go w.Action(watch.Bookmark, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{ResourceVersion: "1",
 					Annotations: map[string]string{metav1.InitialEventsAnnotationKey: "true"}}})
 			}
 			return w, nil
 		},
 	}
-	informer := cache.NewSharedIndexInformer(lw, &metav1.PartialObjectMetadata{}, 0,
+	informer := cache.NewSharedIndexInformer(lw, &corev1.Pod{}, 0,
 		cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
 	if err := informer.SetTransform(NewTrimmer(func() int { return len(informer.GetStore().ListKeys()) }).Trim); err != nil {
 		t.Fatal(err)
@@ -229,9 +232,9 @@ func TestInformer(t *testing.T) {
 	if !cache.WaitForCacheSync(ctx.Done(), informer.HasSynced) {
 		t.Fatal("not synced")
 	}
-	pod := func(rv, app string) *metav1.PartialObjectMetadata {
-		return &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "web", ResourceVersion: rv,
-			UID: "u", Labels: map[string]string{"app": app}}}
+	pod := func(rv, app string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "web", ResourceVersion: rv,
+			UID: "u", Labels: map[string]string{"app": app}}, Spec: corev1.PodSpec{NodeName: "node-1"}}
 	}
 	next := func() string {
 		select {

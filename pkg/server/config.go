@@ -12,10 +12,12 @@ import (
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 
 	"github.com/kubemetrics/metrics-server/pkg/api"
+	"github.com/kubemetrics/metrics-server/pkg/podindex"
 	"github.com/kubemetrics/metrics-server/pkg/scraper"
 	"github.com/kubemetrics/metrics-server/pkg/servingcert"
 	"github.com/kubemetrics/metrics-server/pkg/storage"
@@ -113,6 +115,7 @@ func (c CompletedConfig) New() (*Server, error) {
 		StaleAfter:  c.StaleAfter,
 		Clock:       c.Clock,
 		CPUCapacity: cpuCapacity(nodeLister),
+		PodNode:     podNode(inf.pods.Informer().GetIndexer()),
 	})
 	generic, err := c.apiserver.New("metrics-server", genericapiserver.NewEmptyDelegate())
 	if err != nil {
@@ -173,6 +176,17 @@ func cpuCapacity(nodes corelisters.NodeLister) func(string) (uint64, bool) {
 			return 0, false
 		}
 		return uint64(q.ScaledValue(resource.Nano)), true
+	}
+}
+
+// podNode tells the node a pod of the index is bound to.
+func podNode(pods cache.Indexer) func(storage.PodKey) (string, bool) {
+	return func(key storage.PodKey) (string, bool) {
+		pod, err := podindex.Get(pods, key.Namespace, key.Name)
+		if err != nil || pod == nil {
+			return "", false
+		}
+		return pod.Node(), true
 	}
 }
 

@@ -9,8 +9,6 @@ import (
 	"k8s.io/client-go/informers"
 	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/metadata"
-	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 
@@ -18,15 +16,19 @@ import (
 	"github.com/kubemetrics/metrics-server/pkg/scraper"
 )
 
-var podsResource = corev1.SchemeGroupVersion.WithResource("pods")
-
-// clusterInformers watch the nodes and the Running pods' metadata, trimmed
-// to what the scraper and the API read (the pods to a podindex.Pod).
+// clusterInformers watch the nodes and the Running pods, trimmed to what
+// the scraper, the store and the API read (the pods to a podindex.Pod).
+//
+// Upstream watches pods' metadata only. The pods are watched whole here
+// for spec.nodeName, without which any node could report for any pod:
+// decoding a whole pod costs several times its metadata, but only when it
+// changes (see docs/performance.md), and with the streaming list that
+// kube-apiserver 1.34 and later serve, each pod is trimmed as it arrives.
 type clusterInformers struct {
 	nodeFactory informers.SharedInformerFactory
-	podFactory  metadatainformer.SharedInformerFactory
+	podFactory  informers.SharedInformerFactory
 	nodes       coreinformers.NodeInformer
-	pods        informers.GenericInformer
+	pods        coreinformers.PodInformer
 }
 
 func newInformers(restConfig *rest.Config) (*clusterInformers, error) {
@@ -36,21 +38,13 @@ func newInformers(restConfig *rest.Config) (*clusterInformers, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the Kubernetes client: %w", err)
 	}
-	metadataClient, err := metadata.NewForConfig(restConfig)
-	if err != nil {
-		return nil, fmt.Errorf("creating the metadata client: %w", err)
-	}
-	inf := &clusterInformers{
-		nodeFactory: informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(trimNode)),
-		podFactory: metadatainformer.NewFilteredSharedInformerFactory(metadataClient, 0, corev1.NamespaceAll,
-			func(o *metav1.ListOptions) { o.FieldSelector = "status.phase=Running" }),
-	}
-	inf.nodes = inf.nodeFactory.Core().V1().Nodes()
-	inf.pods = inf.podFactory.ForResource(podsResource)
+	inf := &clusterInformers{}
 	trimmer := podindex.NewTrimmer(func() int { return len(inf.pods.Informer().GetStore().ListKeys()) })
-	if err := inf.pods.Informer().SetTransform(trimmer.Trim); err != nil {
-		return nil, fmt.Errorf("setting the pod transform: %w", err)
-	}
+	inf.nodeFactory = informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(trimNode))
+	inf.podFactory = informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(trimmer.Trim),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = "status.phase=Running" }))
+	inf.nodes = inf.nodeFactory.Core().V1().Nodes()
+	inf.pods = inf.podFactory.Core().V1().Pods()
 	return inf, nil
 }
 

@@ -11,7 +11,8 @@ import (
 
 // FuzzStoreWrite writes hostile batches, decoded from the fuzzer's bytes,
 // into a store and checks what it serves against a reference of what was
-// written: pods in any order, repeated within a batch and across nodes,
+// written: pods in any order, repeated within a batch and across nodes
+// (a pod bound to a node is served from it alone),
 // counters that go down, points out of order, in the future or far in the
 // past, empty batches. Whatever the store keeps, every value it serves
 // must be explained by two points written for that series, the newer one
@@ -24,6 +25,7 @@ func FuzzStoreWrite(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, clk := newTestStore()
 		s.cfg.CPUCapacity = func(node string) (uint64, bool) { return 4e9, node != "n2" }
+		s.cfg.PodNode = fuzzPodNode
 		ref := newReference()
 		r := byteReader{data: data}
 		now := t0
@@ -49,6 +51,17 @@ func FuzzStoreWrite(f *testing.F) {
 			ref.check(t, s)
 		}
 	})
+}
+
+// fuzzPodNode binds the pods p0 to p3 of both namespaces to a node each;
+// p4 and p5 are not known (as before the informer sees them), and any
+// node may report them.
+func fuzzPodNode(key PodKey) (string, bool) {
+	var i int
+	if _, err := fmt.Sscanf(key.Name, "p%d", &i); err != nil || i > 3 {
+		return "n0", false
+	}
+	return fmt.Sprintf("n%d", i%3), true
 }
 
 // byteReader hands out the fuzzer's bytes, then zeros.
@@ -159,7 +172,13 @@ func (r *reference) check(t *testing.T, s *Store) {
 	for _, ns := range []string{"ns0", "ns1"} {
 		for p := range 6 {
 			key := PodKey{ns, fmt.Sprintf("p%d", p)}
-			u, ok := s.Pod(key, nil)
+			bound, known := fuzzPodNode(key)
+			for _, node := range []string{"n0", "n1", "n2"} {
+				if u, ok := s.Pod(key, node, nil); ok && known && node != bound {
+					t.Fatalf("pod %v, bound to %s, served from %s: %+v", key, bound, node, u)
+				}
+			}
+			u, ok := s.Pod(key, bound, nil)
 			if !ok {
 				continue
 			}

@@ -30,7 +30,7 @@ func TestClockJumpRecovers(t *testing.T) {
 	if u, ok := s.Node("node-1"); ok {
 		t.Errorf("a point an hour ahead is served: %+v", u)
 	}
-	if u, ok := s.Pod(PodKey{"ns", "p"}, nil); ok {
+	if u, ok := s.Pod(PodKey{"ns", "p"}, "node-1", nil); ok {
 		t.Errorf("a pod point an hour ahead is served: %+v", u)
 	}
 	write(30*time.Second, 30*time.Second, 13e9) // the clock is right again
@@ -39,7 +39,7 @@ func TestClockJumpRecovers(t *testing.T) {
 	if !ok || u.Timestamp != at(40*time.Second) || u.CPU != 1e8 {
 		t.Errorf("after the clock was right again: node %+v, %v; want 100000000 nanocores at 40 s", u, ok)
 	}
-	p, ok := s.Pod(PodKey{"ns", "p"}, nil)
+	p, ok := s.Pod(PodKey{"ns", "p"}, "node-1", nil)
 	if !ok || p.Timestamp != at(40*time.Second) || p.Containers[0].CPU != 5e7 {
 		t.Errorf("after the clock was right again: pod %+v, %v; want 50000000 nanocores at 40 s", p, ok)
 	}
@@ -68,7 +68,7 @@ func TestPointsFarFromClockNotServed(t *testing.T) {
 			if _, ok := s.Node("node-1"); ok != tc.served {
 				t.Errorf("node served = %v, want %v", ok, tc.served)
 			}
-			if _, ok := s.Pod(PodKey{"ns", "p"}, nil); ok != tc.served {
+			if _, ok := s.Pod(PodKey{"ns", "p"}, "node-1", nil); ok != tc.served {
 				t.Errorf("pod served = %v, want %v", ok, tc.served)
 			}
 		})
@@ -93,7 +93,7 @@ func TestEmptyAnswerChangesNothing(t *testing.T) {
 		if _, ok := s.Node("node-1"); ok != step.served {
 			t.Errorf("at %s: node served = %v, want %v", step.at, ok, step.served)
 		}
-		if _, ok := s.Pod(PodKey{"ns", "p"}, nil); ok != step.served {
+		if _, ok := s.Pod(PodKey{"ns", "p"}, "node-1", nil); ok != step.served {
 			t.Errorf("at %s: pod served = %v, want %v", step.at, ok, step.served)
 		}
 	}
@@ -120,7 +120,7 @@ func TestImplausibleRateDropped(t *testing.T) {
 	if u, ok := s.Node("node-1"); ok {
 		t.Errorf("an implausible node rate is served: %d nanocores", u.CPU)
 	}
-	if u, ok := s.Pod(PodKey{"ns", "p-node-1"}, nil); ok {
+	if u, ok := s.Pod(PodKey{"ns", "p-node-1"}, "node-1", nil); ok {
 		t.Errorf("an implausible container rate is served: %+v", u)
 	}
 	if got := testutilCounter(t, "node") + testutilCounter(t, "container") - before; got != 2 {
@@ -130,7 +130,7 @@ func TestImplausibleRateDropped(t *testing.T) {
 	if u, ok := s.Node("node-1"); !ok || u.CPU != 5e8 {
 		t.Errorf("the rate after the implausible one: %+v, %v; want 500000000 nanocores", u, ok)
 	}
-	if u, ok := s.Pod(PodKey{"ns", "p-node-1"}, nil); !ok || u.Containers[0].CPU != 5e8 {
+	if u, ok := s.Pod(PodKey{"ns", "p-node-1"}, "node-1", nil); !ok || u.Containers[0].CPU != 5e8 {
 		t.Errorf("the container's rate after the implausible one: %+v, %v; want 500000000 nanocores", u, ok)
 	}
 	// Without a known capacity, nothing is judged.
@@ -138,6 +138,48 @@ func TestImplausibleRateDropped(t *testing.T) {
 	write("node-2", 10*time.Second, 1e12+4_109_830e9, 1e9)
 	if _, ok := s.Node("node-2"); !ok {
 		t.Error("a node of unknown capacity is not served")
+	}
+}
+
+// TestPodOfAnotherNodeNotTaken: a node naming a pod bound to another node,
+// before or while that node reports it, does not get it served; the pod is
+// served from its own node, and each such pod is counted per answer.
+func TestPodOfAnotherNodeNotTaken(t *testing.T) {
+	for _, evilFirst := range []bool{true, false} {
+		t.Run(fmt.Sprintf("evil first %v", evilFirst), func(t *testing.T) {
+			s, clk := newTestStore()
+			s.cfg.PodNode = func(k PodKey) (string, bool) { return "node-1", k == PodKey{"prod", "web-0"} }
+			old := -time.Hour
+			before := podsOfOtherNodesCounted(t)
+			for step, ts := range []time.Duration{0, 10 * time.Second, 20 * time.Second} {
+				clk.SetTime(t0.Add(ts))
+				real := func() {
+					s.Write("node-1", batch(ts, uint64(step+1)*1e9, ctr("prod", "web-0", "app", old, ts, uint64(step+1)*1e9, 100<<20)), t0.Add(ts))
+				}
+				if !evilFirst {
+					real()
+				}
+				// 6.6 cores and 64 GiB, and a pod of its own.
+				s.Write("evil", batch(ts, uint64(step+1)*1e9,
+					ctr("prod", "web-0", "app", old, ts, uint64(step+1)*66e9, 64<<30),
+					ctr("evil", "own", "app", old, ts, uint64(step+1)*1e9, 1<<20)), t0.Add(ts))
+				if evilFirst {
+					real()
+				}
+			}
+			if u, ok := s.Pod(PodKey{"prod", "web-0"}, "node-1", nil); !ok || u.Node != "node-1" || u.Containers[0].CPU != 1e8 || u.Containers[0].Memory != 100<<20 {
+				t.Errorf("prod/web-0 served %+v, %v; want node-1's 100000000 nanocores and 100 MiB", u, ok)
+			}
+			if u, ok := s.Pod(PodKey{"prod", "web-0"}, "evil", nil); ok {
+				t.Errorf("evil's claim on prod/web-0 is kept: %+v", u)
+			}
+			if _, ok := s.Pod(PodKey{"evil", "own"}, "evil", nil); !ok {
+				t.Error("evil's own pod, bound nowhere known, is not served")
+			}
+			if got := podsOfOtherNodesCounted(t) - before; got != 3 {
+				t.Errorf("pods of other nodes counted: %v, want 3 (one per answer)", got)
+			}
+		})
 	}
 }
 
@@ -161,7 +203,7 @@ func TestNewPodsInAnyOrder(t *testing.T) {
 				t.Fatalf("the node keeps %d pods, sorted %v; want %d sorted", len(n.pods), false, len(keys))
 			}
 			for i, k := range keys {
-				_, ok := s.Pod(k, nil)
+				_, ok := s.Pod(k, "node", nil)
 				if wantServed := i < len(keys)/2; ok != wantServed {
 					t.Fatalf("pod %v served = %v, want %v", k, ok, wantServed)
 				}
@@ -215,6 +257,16 @@ func testutilCounter(t *testing.T, kind string) float64 {
 	t.Helper()
 	registerOnce.Do(func() { RegisterMetrics(metrics.NewKubeRegistry().MustRegister) })
 	v, err := testutil.GetCounterMetricValue(implausibleRates.WithLabelValues(kind))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func podsOfOtherNodesCounted(t *testing.T) float64 {
+	t.Helper()
+	registerOnce.Do(func() { RegisterMetrics(metrics.NewKubeRegistry().MustRegister) })
+	v, err := testutil.GetCounterMetricValue(podsOfOtherNodes)
 	if err != nil {
 		t.Fatal(err)
 	}

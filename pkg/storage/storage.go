@@ -41,6 +41,9 @@ type Config struct {
 	// or container rated above it by more than implausibleMargin is not
 	// served (see Write).
 	CPUCapacity func(node string) (nanocores uint64, ok bool)
+	// PodNode is the node a pod is bound to, if known. A node's answer
+	// naming a pod bound to another node does not add it (see Write).
+	PodNode func(key PodKey) (node string, ok bool)
 }
 
 // Readings a kubelet cannot have made are not served:
@@ -69,9 +72,8 @@ type PodKey struct{ Namespace, Name string }
 type Store struct {
 	cfg Config
 
-	mu    sync.RWMutex // guards the two maps; entries have their own locks
+	mu    sync.RWMutex // guards nodes; entries have their own locks
 	nodes map[string]*nodeEntry
-	pods  map[PodKey]*podEntry
 
 	servableNodes      atomic.Int64
 	servableContainers atomic.Int64
@@ -94,6 +96,9 @@ type nodeEntry struct {
 	pods      []*podEntry
 	lastWrite int64 // unix nanoseconds of the last successful scrape
 	gen       uint32
+	// claimsOthers: the node's last answer named pods bound to other
+	// nodes (logged when it starts).
+	claimsOthers bool
 	// counted is what this node adds to the store's servable counters.
 	countedNode       bool
 	countedContainers int64
@@ -101,10 +106,8 @@ type nodeEntry struct {
 
 type podEntry struct {
 	key        PodKey
-	node       *nodeEntry
 	containers []containerEntry // sorted by name
 	gen        uint32
-	gone       bool // removed from its node; guarded by the node's lock
 }
 
 type containerEntry struct {
@@ -175,7 +178,7 @@ func New(cfg Config) *Store {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
 	}
-	return &Store{cfg: cfg, nodes: make(map[string]*nodeEntry), pods: make(map[PodKey]*podEntry)}
+	return &Store{cfg: cfg, nodes: make(map[string]*nodeEntry)}
 }
 
 func pointOf(p *sample.Point) point {
@@ -189,7 +192,9 @@ func pointOf(p *sample.Point) point {
 // Write stores one node's scrape, taken at scrapeTime. Containers absent from
 // the batch are gone from the node and are forgotten. An answer without a
 // single point changes nothing: the node's values are served until they go
-// stale, as after a failed scrape. The batch is not kept.
+// stale, as after a failed scrape. A pod new to the node that is bound to
+// another node (Config.PodNode) is not added: a node cannot report for
+// another's pods. The batch is not kept.
 func (s *Store) Write(node string, b *sample.Batch, scrapeTime time.Time) {
 	if !b.HasPoints() {
 		return
@@ -202,8 +207,9 @@ func (s *Store) Write(node string, b *sample.Batch, scrapeTime time.Time) {
 		}
 	}
 	future := scrapeTime.UnixNano() + int64(futureAllowance)
-	var removed, fresh []*podEntry
+	var fresh []*podEntry
 	var freshByKey map[PodKey]*podEntry
+	var foreign map[PodKey]string // pods bound to other nodes → their node
 
 	n.mu.Lock()
 	n.gen++
@@ -223,10 +229,20 @@ func (s *Store) Write(node string, b *sample.Batch, scrapeTime time.Time) {
 			last = at
 			p = n.pods[at]
 		} else if p = freshByKey[key]; p == nil {
+			if _, ok := foreign[key]; ok {
+				continue
+			}
+			if bound, ok := s.podNode(key); ok && bound != node {
+				if foreign == nil {
+					foreign = make(map[PodKey]string)
+				}
+				foreign[key] = bound
+				continue
+			}
 			// Merged into the node's sorted pods once the batch is read:
 			// inserting each in place would cost a move of the pods
 			// after it, quadratic in a large answer's new pods.
-			p = &podEntry{key: key, node: n}
+			p = &podEntry{key: key}
 			if freshByKey == nil {
 				freshByKey = make(map[PodKey]*podEntry)
 			}
@@ -251,8 +267,6 @@ func (s *Store) Write(node string, b *sample.Batch, scrapeTime time.Time) {
 	}
 	n.pods = slices.DeleteFunc(n.pods, func(p *podEntry) bool {
 		if p.gen != gen {
-			p.gone = true
-			removed = append(removed, p)
 			return true
 		}
 		p.containers = slices.DeleteFunc(p.containers, func(c containerEntry) bool { return c.series.gen != gen })
@@ -264,20 +278,28 @@ func (s *Store) Write(node string, b *sample.Batch, scrapeTime time.Time) {
 	n.lastWrite = scrapeTime.UnixNano()
 	s.version.Add(1)
 	s.recount(n)
+	claimedOthers := n.claimsOthers
+	n.claimsOthers = len(foreign) > 0
 	n.mu.Unlock()
 
-	if len(fresh) > 0 || len(removed) > 0 {
-		s.mu.Lock()
-		for _, p := range removed {
-			if s.pods[p.key] == p {
-				delete(s.pods, p.key)
+	if len(foreign) > 0 {
+		podsOfOtherNodes.Add(float64(len(foreign)))
+		if !claimedOthers {
+			for key, bound := range foreign {
+				klog.InfoS("A node reports pods bound to other nodes; they are not taken from it", "node", node, "pods", len(foreign),
+					"namespace", key.Namespace, "pod", key.Name, "boundTo", bound)
+				break
 			}
 		}
-		for _, p := range fresh {
-			s.pods[p.key] = p // a pod that moved nodes belongs to its newest node
-		}
-		s.mu.Unlock()
 	}
+}
+
+// podNode is the node the pod is bound to, if known.
+func (s *Store) podNode(key PodKey) (string, bool) {
+	if s.cfg.PodNode == nil {
+		return "", false
+	}
+	return s.cfg.PodNode(key)
 }
 
 // mergePods merges fresh, in any order, into pods, sorted by key.
@@ -425,11 +447,6 @@ func (s *Store) Forget(keep func(node string) bool) {
 		}
 		delete(s.nodes, name)
 		n.mu.Lock()
-		for _, p := range n.pods {
-			if s.pods[p.key] == p {
-				delete(s.pods, p.key)
-			}
-		}
 		if n.countedNode {
 			s.servableNodes.Add(-1)
 		}
@@ -517,8 +534,9 @@ func (s *Store) Node(name string) (Usage, bool) {
 	return usageAt(&n.series, cpuRate(&n.series.newest, n.series.prevTime, n.series.prevCPU)), true
 }
 
-// Pod returns the usage of a pod whose node is not stale, once at least one
-// of its containers has a CPU rate. Every container the kubelet reports is
+// Pod returns the usage of a pod as its node, the one it is bound to,
+// reports it, if that node is not stale, once at least one of its
+// containers has a CPU rate. Every container the kubelet reports is
 // listed with what is known of it: a container without a CPU rate yet (just
 // started or restarted) or without a working set carries only the other
 // resource, so a client summing a resource over the containers sees it as
@@ -526,20 +544,21 @@ func (s *Store) Node(name string) (Usage, bool) {
 // container is not denied it for another's sake. The pod's Timestamp and
 // Window are those of the container with a CPU rate whose newest point is
 // oldest. The containers slice is appended to buf.
-func (s *Store) Pod(key PodKey, buf []ContainerUsage) (PodUsage, bool) {
+func (s *Store) Pod(key PodKey, node string, buf []ContainerUsage) (PodUsage, bool) {
 	s.mu.RLock()
-	p := s.pods[key]
+	n := s.nodes[node]
 	s.mu.RUnlock()
-	if p == nil {
+	if n == nil {
 		return PodUsage{}, false
 	}
-	n := p.node
 	n.mu.RLock()
 	defer n.mu.RUnlock()
 	now := s.cfg.Clock.Now().UnixNano()
-	if p.gone || !s.fresh(n, now) {
+	at, found := n.pod(key, 0)
+	if !found || !s.fresh(n, now) {
 		return PodUsage{}, false
 	}
+	p := n.pods[at]
 	out := PodUsage{Node: n.name, Containers: buf[:0]}
 	withCPU := false
 	for i := range p.containers {

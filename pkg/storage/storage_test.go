@@ -245,7 +245,7 @@ func TestPodRate(t *testing.T) {
 				b := batch(time.Duration(i)*s10, uint64(i+1)*1e9, cs...)
 				s.Write("node-1", b, scrapedAt(b))
 			}
-			got, ok := s.Pod(PodKey{"ns", "p"}, nil)
+			got, ok := s.Pod(PodKey{"ns", "p"}, "node-1", nil)
 			if (tc.want != nil) != ok {
 				t.Fatalf("Pod() ok = %v (%+v), want %v", ok, got, tc.want != nil)
 			}
@@ -278,7 +278,7 @@ func TestFailedScrapeKeepsServingUntilStale(t *testing.T) {
 	}{{30 * time.Second, true}, {45 * time.Second, true}, {46 * time.Second, false}} {
 		clk.SetTime(t0.Add(tc.now))
 		_, nodeOK := s.Node("node-1")
-		_, podOK := s.Pod(PodKey{"ns", "p"}, nil)
+		_, podOK := s.Pod(PodKey{"ns", "p"}, "node-1", nil)
 		if nodeOK != tc.want || podOK != tc.want {
 			t.Errorf("at %v: node served %v, pod served %v; want %v", tc.now, nodeOK, podOK, tc.want)
 		}
@@ -302,7 +302,7 @@ func TestReadyAndForget(t *testing.T) {
 		t.Fatalf("Counts() = %d, %d; want 1, 1", n, c)
 	}
 	s.Forget(func(string) bool { return false })
-	if _, ok := s.Pod(PodKey{"ns", "p"}, nil); ok || s.Ready() {
+	if _, ok := s.Pod(PodKey{"ns", "p"}, "node-1", nil); ok || s.Ready() {
 		t.Fatal("forgotten node's pod is still served")
 	}
 	if n, c := s.Counts(); n != 0 || c != 0 {
@@ -310,16 +310,26 @@ func TestReadyAndForget(t *testing.T) {
 	}
 }
 
+// TestPodMovesBetweenNodes: a pod of the same name recreated on another
+// node (a StatefulSet's) is served from the node it is bound to now, once
+// that node reports it, though the old node still reports it.
 func TestPodMovesBetweenNodes(t *testing.T) {
 	s, _ := newTestStore()
+	bound := "node-1"
+	s.cfg.PodNode = func(PodKey) (string, bool) { return bound, true }
 	old := -time.Hour
 	s.Write("node-1", batch(0, 1e9, ctr("ns", "p", "a", old, 0, 1e9, 10)), t0)
-	s.Write("node-2", batch(0, 1e9, ctr("ns", "p", "a", old, 0, 1e9, 10)), t0)
-	s.Write("node-2", batch(10*time.Second, 2e9, ctr("ns", "p", "a", old, 10*time.Second, 2e9, 10)), t0.Add(10*time.Second))
-	s.Write("node-1", batch(10*time.Second, 2e9), t0.Add(10*time.Second)) // the pod left node-1
-	got, ok := s.Pod(PodKey{"ns", "p"}, nil)
-	if !ok || got.Node != "node-2" {
-		t.Fatalf("Pod() = %+v, %v; want it on node-2", got, ok)
+	s.Write("node-1", batch(10*time.Second, 2e9, ctr("ns", "p", "a", old, 10*time.Second, 2e9, 10)), t0.Add(10*time.Second))
+	bound = "node-2"
+	if got, ok := s.Pod(PodKey{"ns", "p"}, bound, nil); ok {
+		t.Fatalf("Pod() = %+v before its new node reports it", got)
+	}
+	s.Write("node-2", batch(0, 1e9, ctr("ns", "p", "a", old, 0, 5e9, 10)), t0)
+	s.Write("node-2", batch(10*time.Second, 2e9, ctr("ns", "p", "a", old, 10*time.Second, 6e9, 10)), t0.Add(10*time.Second))
+	s.Write("node-1", batch(20*time.Second, 3e9, ctr("ns", "p", "a", old, 20*time.Second, 3e9, 10)), t0.Add(20*time.Second))
+	got, ok := s.Pod(PodKey{"ns", "p"}, bound, nil)
+	if !ok || got.Node != "node-2" || got.Containers[0].CPU != 1e8 {
+		t.Fatalf("Pod() = %+v, %v; want it from node-2 at 100000000 nanocores", got, ok)
 	}
 }
 
@@ -340,7 +350,7 @@ func TestNodePodsInAnyOrder(t *testing.T) {
 		s.Write("node", b, t0.Add(ts))
 	}
 	for p := range 11 {
-		got, ok := s.Pod(PodKey{"ns", fmt.Sprintf("p%d", p)}, nil)
+		got, ok := s.Pod(PodKey{"ns", fmt.Sprintf("p%d", p)}, "node", nil)
 		if p == 3 {
 			if ok {
 				t.Errorf("p3 left the node but is served: %+v", got)

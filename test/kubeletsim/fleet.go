@@ -62,7 +62,15 @@ const (
 	// A serving certificate for the node's names only, no IP address.
 	FaultNameOnlyCert Fault = "name-only-cert"
 	FaultScrapeErr    Fault = "scrape-error" // resource_scrape_error 1 and nothing else, as a kubelet whose stats collection failed
+	FaultRedirect     Fault = "redirect"     // redirects to a plain-HTTP address
+	FaultClockAhead   Fault = "clock-ahead"  // every timestamp an hour ahead, as from a clock that jumped
+	// Also reports the next node's pods, with 50 times their CPU and 3
+	// times their memory, as a compromised node claiming others' pods.
+	FaultClaimPods Fault = "claim-pods"
 )
+
+// clockJump is how far ahead FaultClockAhead's clock runs.
+const clockJump = time.Hour
 
 // Absent is the usage ContainerUsage reports for a container whose sample
 // the simulated kubelet leaves out (annotated "-").
@@ -361,6 +369,9 @@ func (f *Fleet) serveResourceMetrics(w http.ResponseWriter, r *http.Request, i i
 	case FaultError:
 		http.Error(w, "simulated kubelet failure", http.StatusInternalServerError)
 		return
+	case FaultRedirect:
+		http.Redirect(w, r, "http://127.0.0.1:1/metrics/resource", http.StatusFound)
+		return
 	}
 	if !f.setUpWith(r, i) {
 		// The certificate changed since this connection was set up.
@@ -383,8 +394,14 @@ func (f *Fleet) serveResourceMetrics(w http.ResponseWriter, r *http.Request, i i
 		return
 	}
 	stats := &NodeStats{ScrapeError: true}
-	if fault != FaultScrapeErr {
-		stats = f.Stats(i, time.Now())
+	switch now := time.Now(); fault {
+	case FaultScrapeErr:
+	case FaultClockAhead:
+		stats = f.Stats(i, now).shifted(clockJump)
+	case FaultClaimPods:
+		stats = f.Stats(i, now).withClaimed(f.Stats((i+1)%len(f.cfg.Nodes), now))
+	default:
+		stats = f.Stats(i, now)
 	}
 	body := AppendResourceMetrics(nil, stats)
 	if fault == FaultTruncate {
@@ -513,6 +530,36 @@ func (f *Fleet) Stats(i int, now time.Time) *NodeStats {
 	SortPods(s.Pods)
 	l.record(s, f.cfg.History)
 	return s
+}
+
+// shifted is a copy of s with every timestamp d later.
+func (s *NodeStats) shifted(d time.Duration) *NodeStats {
+	c := *s
+	c.Time = s.Time.Add(d)
+	c.Pods = make([]PodStats, len(s.Pods))
+	for i, p := range s.Pods {
+		c.Pods[i] = PodStats{Namespace: p.Namespace, Name: p.Name, Containers: slices.Clone(p.Containers)}
+		for j := range c.Pods[i].Containers {
+			c.Pods[i].Containers[j].Time = c.Pods[i].Containers[j].Time.Add(d)
+		}
+	}
+	return &c
+}
+
+// withClaimed is a copy of s that also lists other's pods, inflated.
+func (s *NodeStats) withClaimed(other *NodeStats) *NodeStats {
+	c := *s
+	c.Pods = slices.Clone(s.Pods)
+	for _, p := range other.Pods {
+		claimed := PodStats{Namespace: p.Namespace, Name: p.Name, Containers: slices.Clone(p.Containers)}
+		for j := range claimed.Containers {
+			claimed.Containers[j].CPUNanos *= 50
+			claimed.Containers[j].MemoryBytes *= 3
+		}
+		c.Pods = append(c.Pods, claimed)
+	}
+	SortPods(c.Pods)
+	return &c
 }
 
 // nodeBoot is when every simulated node booted, for its first counter.

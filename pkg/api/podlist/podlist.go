@@ -34,7 +34,7 @@ import (
 
 // Store is where a list reads usage.
 type Store interface {
-	Pod(key storage.PodKey, buf []storage.ContainerUsage) (storage.PodUsage, bool)
+	Pod(key storage.PodKey, node string, buf []storage.ContainerUsage) (storage.PodUsage, bool)
 	// Version changes whenever the usage served may have changed.
 	Version() uint64
 }
@@ -137,7 +137,7 @@ func (l *Lister) selectPods(pods []*podindex.Pod, match Match) *selection {
 		if cap(containers)-len(containers) < 8 {
 			containers = make([]storage.ContainerUsage, 0, chunk)
 		}
-		u, ok := l.store.Pod(storage.PodKey{Namespace: pod.Namespace(), Name: pod.Name}, containers[len(containers):])
+		u, ok := l.store.Pod(storage.PodKey{Namespace: pod.Namespace(), Name: pod.Name}, pod.Node(), containers[len(containers):])
 		if !ok || match != nil && !match(pod.Name, pod.Namespace(), u.Node) {
 			continue
 		}

@@ -121,11 +121,11 @@ func TestAllPodsListReuse(t *testing.T) {
 	}
 
 	// A status update (same labels) keeps the selection; new labels do not.
-	c.Pods.Add(t, apitest.Pod("ns-0", "pod-0-0", map[string]string{"app": "0"}))
+	c.Pods.Add(t, apitest.Pod("ns-0", "pod-0-0", "node-0", map[string]string{"app": "0"}))
 	if same := all(); same.selection != first.selection {
 		t.Error("an update that kept the labels made the pods be selected again")
 	}
-	c.Pods.Add(t, apitest.Pod("ns-0", "pod-0-0", map[string]string{"app": "relabelled"}))
+	c.Pods.Add(t, apitest.Pod("ns-0", "pod-0-0", "node-0", map[string]string{"app": "relabelled"}))
 	relabelled := all()
 	if relabelled.selection == first.selection || relabelled.Items()[0].Labels["app"] != "relabelled" {
 		t.Errorf("after a relabel: shared %v, labels %v", relabelled.selection == first.selection, relabelled.Items()[0].Labels)
@@ -144,7 +144,7 @@ func TestAllPodsListReuse(t *testing.T) {
 		t.Errorf("after pod-0-0 stopped: %v; want 5 pods from ns-0/pod-1-0", names(after))
 	}
 	// A new pod joins it.
-	c.Pods.Add(t, apitest.Pod("ns-0", "pod-0-0", nil))
+	c.Pods.Add(t, apitest.Pod("ns-0", "pod-0-0", "node-0", nil))
 	if after := all(); len(after.Items()) != 6 {
 		t.Errorf("after pod-0-0 came back: %v", names(after))
 	}

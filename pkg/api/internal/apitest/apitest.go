@@ -65,19 +65,19 @@ func New(tb testing.TB, nodes, podsPerNode int, containerNames ...string) *Clust
 			c.Store.Write(node, b, T0.Add(ts))
 		}
 		for p := range podsPerNode {
-			c.Pods.Add(tb, Pod(fmt.Sprintf("ns-%d", p%3), fmt.Sprintf("pod-%d-%d", n, p), map[string]string{"app": fmt.Sprint(p % 2)}))
+			c.Pods.Add(tb, Pod(fmt.Sprintf("ns-%d", p%3), fmt.Sprintf("pod-%d-%d", n, p), node, map[string]string{"app": fmt.Sprint(p % 2)}))
 		}
 	}
-	c.Pods.Add(tb, Pod("ns-0", "no-metrics", nil))
+	c.Pods.Add(tb, Pod("ns-0", "no-metrics", "node-0", nil))
 	if err := c.Nodes.Add(&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "silent"}}); err != nil {
 		tb.Fatal(err)
 	}
 	return c
 }
 
-// Pod is a Running pod as the pod informer holds it.
-func Pod(namespace, name string, labels map[string]string) *podindex.Pod {
-	return podindex.NewPod(namespace, name, labels, "")
+// Pod is a Running pod bound to node as the pod informer holds it.
+func Pod(namespace, name, node string, labels map[string]string) *podindex.Pod {
+	return podindex.NewPod(namespace, name, node, labels, "")
 }
 
 // Pods stands in for the pod informer: an indexer, and the handlers
@@ -121,7 +121,7 @@ func (p *Pods) Add(tb testing.TB, pod *podindex.Pod) {
 // Delete removes a pod and tells the handlers.
 func (p *Pods) Delete(tb testing.TB, namespace, name string) {
 	tb.Helper()
-	pod := Pod(namespace, name, nil)
+	pod := Pod(namespace, name, "", nil)
 	if err := p.indexer.Delete(pod); err != nil {
 		tb.Fatal(err)
 	}
