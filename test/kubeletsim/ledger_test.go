@@ -165,3 +165,39 @@ func TestStatsHistoryKept(t *testing.T) {
 		}
 	}
 }
+
+// TestHostileAnswers: a clock-ahead kubelet moves every timestamp and
+// nothing else, and one claiming the next node's pods lists them beside
+// its own, inflated, leaving its own and the other node's truth as they
+// were.
+func TestHostileAnswers(t *testing.T) {
+	f, pods, _ := testFleet(t, time.Minute, "n0", "n1")
+	t0 := time.Unix(1_800_000_000, 0)
+	for _, p := range []*corev1.Pod{runningPod("a", "n0", "100", t0.Add(-time.Hour), "c"), runningPod("b", "n1", "200", t0.Add(-time.Hour), "c")} {
+		if err := pods.Add(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	own := f.Stats(0, t0)
+	ahead := own.shifted(clockJump)
+	if !ahead.Time.Equal(own.Time.Add(time.Hour)) || !ahead.Pods[0].Containers[0].Time.Equal(own.Pods[0].Containers[0].Time.Add(time.Hour)) ||
+		ahead.CPUNanos != own.CPUNanos || ahead.Pods[0].Containers[0].CPUNanos != own.Pods[0].Containers[0].CPUNanos {
+		t.Errorf("shifted: %+v from %+v", ahead, own)
+	}
+	if own.Pods[0].Containers[0].Time.Equal(ahead.Pods[0].Containers[0].Time) {
+		t.Error("shifting changed the original")
+	}
+	other := f.Stats(1, t0)
+	claimed := own.withClaimed(other)
+	if len(claimed.Pods) != 2 || len(own.Pods) != 1 || claimed.CPUNanos != own.CPUNanos {
+		t.Fatalf("claimed: %+v", claimed)
+	}
+	for _, p := range claimed.Pods {
+		if p.Name == "b" && (p.Containers[0].CPUNanos != 50*other.Pods[0].Containers[0].CPUNanos || p.Containers[0].MemoryBytes != 3*other.Pods[0].Containers[0].MemoryBytes) {
+			t.Errorf("claimed pod %+v, from %+v", p, other.Pods[0])
+		}
+	}
+	if truth, ok := f.StatsAt("n1", t0); !ok || truth.Pods[0].Containers[0].CPUNanos != other.Pods[0].Containers[0].CPUNanos {
+		t.Error("claiming changed the other node's truth")
+	}
+}
