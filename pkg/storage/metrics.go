@@ -20,4 +20,6 @@ var podsOfOtherNodes = metrics.NewCounter(&metrics.CounterOpts{
 
 // RegisterMetrics registers the store's self-metrics; the server does so
 // once at start.
-func RegisterMetrics(register func(...metrics.Registerable)) { register(implausibleRates, podsOfOtherNodes) }
+func RegisterMetrics(register func(...metrics.Registerable)) {
+	register(implausibleRates, podsOfOtherNodes)
+}
