@@ -1,4 +1,6 @@
 # syntax=docker/dockerfile:1
+# Copyright 2026 The kubemetrics Authors.
+# SPDX-License-Identifier: Apache-2.0
 # Multi-stage build: a static binary (CGO off) in a distroless, non-root
 # image. The version ldflags are the Makefile's, so --version agrees.
 ARG GO_VERSION=1.26

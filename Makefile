@@ -1,3 +1,5 @@
+# Copyright 2026 The kubemetrics Authors.
+# SPDX-License-Identifier: Apache-2.0
 # Run `make help` for the targets.
 SHELL := /usr/bin/env bash
 .SHELLFLAGS := -euo pipefail -c
@@ -103,7 +105,8 @@ bench-scale: build ## Whole-process scale benchmark; SCALE_NODES (5000), SCALE_P
 plot: ## Draw docs/scale.png from the bench-scale rows of docs/performance.md.
 	cd hack/plot && go run . ../../docs/performance.md ../../docs/scale.png
 
-verify: ## gofmt and go vet.
+verify: ## gofmt, go vet, and the licence header on every Go and shell file.
+	hack/verify-licence.sh
 	@test -z "$$(gofmt -l cmd pkg test hack)" || { gofmt -l cmd pkg test hack; exit 1; }
 	go vet ./...
 	go vet -tags e2e ./test/...

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright 2026 The kubemetrics Authors.
+# SPDX-License-Identifier: Apache-2.0
 # Builds the pinned control plane (kube-apiserver, kube-controller-manager,
 # kubectl, etcd), the kubelet of the real-node suite, helm and KWOK from Go
 # modules into a cache folder, once per version. KWOK's stages, Metric and ClusterResourceUsage configurations,

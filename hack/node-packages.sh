@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright 2026 The kubemetrics Authors.
+# SPDX-License-Identifier: Apache-2.0
 # Installs what the real node of the real-node suite runs on, from Debian's
 # packages, unless it is there: containerd, runc, and the CNI plugins (the
 # loopback one). Needs root.

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright 2026 The kubemetrics Authors.
+# SPDX-License-Identifier: Apache-2.0
 # Regenerates the OpenAPI definitions of the served types with openapi-gen,
 # pinned by the hack/tools module.
 set -euo pipefail

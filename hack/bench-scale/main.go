@@ -1,3 +1,6 @@
+// Copyright 2026 The kubemetrics Authors.
+// SPDX-License-Identifier: Apache-2.0
+
 // Command bench-scale runs the metrics server against a real control plane
 // and N simulated nodes × P pods × C containers, and measures what an
 // operator pays for it: CPU per scrape cycle, memory, scrape-cycle time,

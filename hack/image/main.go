@@ -1,3 +1,6 @@
+// Copyright 2026 The kubemetrics Authors.
+// SPDX-License-Identifier: Apache-2.0
+
 // Command image writes the metrics-server container image as an OCI image
 // layout, without a Docker engine or a base image to download: one index
 // with a linux/amd64 and a linux/arm64 image, each a single layer holding

@@ -1,3 +1,6 @@
+// Copyright 2026 The kubemetrics Authors.
+// SPDX-License-Identifier: Apache-2.0
+
 // Command local-up runs a whole local cluster (etcd, kube-apiserver,
 // kube-controller-manager, simulated kubelets and the metrics server) with
 // a small demo workload, until interrupted. `make run` starts it.

@@ -1,3 +1,6 @@
+// Copyright 2026 The kubemetrics Authors.
+// SPDX-License-Identifier: Apache-2.0
+
 // Command plot draws the scale runs of docs/performance.md (the rows
 // `make bench-scale` writes: this server's, and those of upstream measured
 // in the same runs) as CPU and memory against node count, beside the

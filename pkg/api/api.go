@@ -1,3 +1,6 @@
+// Copyright 2026 The kubemetrics Authors.
+// SPDX-License-Identifier: Apache-2.0
+
 // Package api serves the metrics.k8s.io API group: NodeMetrics and
 // PodMetrics read from the store, joined with the nodes and Running pods the
 // informers know. Pod lists are answered by package podlist.

@@ -1,3 +1,6 @@
+// Copyright 2026 The kubemetrics Authors.
+// SPDX-License-Identifier: Apache-2.0
+
 // Package podindex is the compact index of Running pods that the API
 // serves PodMetrics for: the pod informer's transform (Trimmer) turns each
 // pod into a Pod that keeps only what the API and the store read, and the

@@ -1,3 +1,6 @@
+// Copyright 2026 The kubemetrics Authors.
+// SPDX-License-Identifier: Apache-2.0
+
 // Package sample holds the resource samples decoded from one kubelet's
 // /metrics/resource answer: the value type the scraper produces and the
 // store consumes, so neither package depends on the other.

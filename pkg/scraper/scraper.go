@@ -1,3 +1,6 @@
+// Copyright 2026 The kubemetrics Authors.
+// SPDX-License-Identifier: Apache-2.0
+
 // Package scraper fetches /metrics/resource from every selected node's
 // kubelet and decodes the answers into batches for the store.
 package scraper

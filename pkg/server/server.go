@@ -1,3 +1,6 @@
+// Copyright 2026 The kubemetrics Authors.
+// SPDX-License-Identifier: Apache-2.0
+
 // Package server assembles the metrics server as k8s.io/sample-apiserver
 // does: a Config made from validated options, Complete() to fill in the
 // defaults, New() to build the informers, store, scraper, health checks and

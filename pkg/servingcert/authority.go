@@ -1,3 +1,6 @@
+// Copyright 2026 The kubemetrics Authors.
+// SPDX-License-Identifier: Apache-2.0
+
 // Package servingcert issues the server's serving certificate from a CA
 // kept in memory, rotates both before they expire, and keeps that CA in
 // the caBundle of the server's APIServices, so kube-apiserver verifies the

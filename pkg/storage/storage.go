@@ -1,3 +1,6 @@
+// Copyright 2026 The kubemetrics Authors.
+// SPDX-License-Identifier: Apache-2.0
+
 // Package storage keeps the last two points of every node and container in
 // memory and computes usage (CPU rate, newest memory) when it is read.
 //

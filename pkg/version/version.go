@@ -1,3 +1,6 @@
+// Copyright 2026 The kubemetrics Authors.
+// SPDX-License-Identifier: Apache-2.0
+
 // Package version holds the metrics server's own version, stamped at build
 // time with -ldflags "-X github.com/kubemetrics/metrics-server/pkg/version.gitVersion=…".
 //

@@ -1,3 +1,6 @@
+// Copyright 2026 The kubemetrics Authors.
+// SPDX-License-Identifier: Apache-2.0
+
 //go:build e2e
 
 // Package e2e tests the metrics server through a real kube-apiserver's

@@ -1,3 +1,6 @@
+// Copyright 2026 The kubemetrics Authors.
+// SPDX-License-Identifier: Apache-2.0
+
 // Package kubeletsim simulates a fleet of kubelets for tests, the local
 // cluster and benchmarks: many nodes per process, each serving
 // /metrics/resource over TLS in the kubelet's exact exposition format.

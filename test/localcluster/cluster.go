@@ -1,3 +1,6 @@
+// Copyright 2026 The kubemetrics Authors.
+// SPDX-License-Identifier: Apache-2.0
+
 // Package localcluster runs a real control plane on one machine: etcd,
 // kube-apiserver with the aggregation layer, kube-controller-manager, a
 // fleet of simulated kubelets and the metrics server, installed from the

@@ -1,3 +1,6 @@
+// Copyright 2026 The kubemetrics Authors.
+// SPDX-License-Identifier: Apache-2.0
+
 // Package realnode runs one real Kubernetes node on this machine, for the
 // real-node end-to-end suite and `make run REAL_NODES=1`: containerd and
 // runc from Debian's packages, the kubelet built from the pinned module,

@@ -1,3 +1,6 @@
+// Copyright 2026 The kubemetrics Authors.
+// SPDX-License-Identifier: Apache-2.0
+
 // Package app holds the metrics-server command: its flags, their
 // validation (without side effects), and the server configuration they
 // make (Options.Config), which reads the files the flags name but does not

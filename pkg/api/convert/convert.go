@@ -1,3 +1,6 @@
+// Copyright 2026 The kubemetrics Authors.
+// SPDX-License-Identifier: Apache-2.0
+
 // Package convert turns the store's usage into metrics.k8s.io objects, as
 // upstream metrics-server reports them. The node and pod storages and the
 // pod list answers share it.

@@ -1,3 +1,6 @@
+// Copyright 2026 The kubemetrics Authors.
+// SPDX-License-Identifier: Apache-2.0
+
 // Package podlist answers PodMetrics lists, the server's hottest request
 // (every HorizontalPodAutoscaler and `kubectl top pods -A` asks for them).
 // It owns every cache of that path and their invalidation:

@@ -1,3 +1,6 @@
+// Copyright 2026 The kubemetrics Authors.
+// SPDX-License-Identifier: Apache-2.0
+
 // Package heaptest measures what a structure keeps on the heap, for the
 // benchmarks that report bytes per unit (per container series, per pod).
 package heaptest

@@ -1,3 +1,6 @@
+// Copyright 2026 The kubemetrics Authors.
+// SPDX-License-Identifier: Apache-2.0
+
 // Package e2eutil holds what the end-to-end suites share: running the real
 // kubectl, waiting for a condition, and printing the local cluster's logs
 // when a suite fails.

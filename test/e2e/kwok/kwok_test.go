@@ -1,3 +1,6 @@
+// Copyright 2026 The kubemetrics Authors.
+// SPDX-License-Identifier: Apache-2.0
+
 //go:build e2e
 
 // Package kwok runs the metrics server against KWOK, the community's kubelet

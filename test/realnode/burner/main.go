@@ -1,3 +1,6 @@
+// Copyright 2026 The kubemetrics Authors.
+// SPDX-License-Identifier: Apache-2.0
+
 // Command burner is the real-node suite's workload: it uses a set amount
 // of CPU and holds a set amount of memory until it is stopped, so the
 // suite has a container whose usage it knows and can read from its cgroup.

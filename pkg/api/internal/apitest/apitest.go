@@ -1,3 +1,6 @@
+// Copyright 2026 The kubemetrics Authors.
+// SPDX-License-Identifier: Apache-2.0
+
 // Package apitest builds the stores and informers the API's tests and
 // benchmarks serve from: a store fed two scrapes of a cluster, and the
 // matching nodes and Running pods.
