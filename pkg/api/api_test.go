@@ -141,10 +141,22 @@ func TestTransformedAnswers(t *testing.T) {
 		accept  string
 		objects bool
 	}{
+		{"", false},
 		{"application/json", false},
 		{"application/vnd.kubernetes.protobuf", false},
-		{"application/json;as=Table;v=v1;g=meta.k8s.io,application/json", true},
+		{"application/yaml", false},
+		{"application/vnd.kubernetes.protobuf,application/json", false},
+		// kubectl get's default.
+		{"application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json", true},
+		{"application/json;as=Table;v=v1beta1;g=meta.k8s.io", true},
+		{"application/vnd.kubernetes.protobuf;as=Table;v=v1;g=meta.k8s.io", true},
 		{"application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io", true},
+		{"application/json;as=PartialObjectMetadataList;v=v1beta1;g=meta.k8s.io", true},
+		{"application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json", true},
+		// A transformed clause after a plain one: objects, though the
+		// server may pick the plain one.
+		{"application/json,application/json;as=Table;v=v1;g=meta.k8s.io", true},
+		{"application/json; AS=Table; v=v1; g=meta.k8s.io", true},
 	} {
 		var got runtime.Object
 		handler := podlist.WithTransformedAnswers(http.HandlerFunc(func(_ http.ResponseWriter, req *http.Request) {

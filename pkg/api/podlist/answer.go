@@ -140,12 +140,21 @@ func (a *Answer) DeepCopyObject() runtime.Object {
 type objectsWantedKey struct{}
 
 // WithTransformedAnswers marks the requests that ask the generic apiserver
-// to transform the answer (an Accept header with "as=", for Table or
-// PartialObjectMetadataList): those need PodMetrics objects from List (see
+// to transform the answer: those need PodMetrics objects from List (see
 // ObjectsWanted).
+//
+// This depends on how k8s.io/apiserver negotiates: an Accept media type
+// with an "as=" parameter (Table, PartialObjectMetadataList, with g= and
+// v=) is turned into a conversion target (handlers/negotiation,
+// acceptMediaTypeOptions), and the handler transforms List's result after
+// List returns (handlers/response.go, transformObject), which works on
+// objects it knows, not on an Answer. The sniff runs before negotiation and
+// reads the whole header: any "as=", in any clause and any case, gets
+// objects. A request that then negotiates a clause without it gets objects
+// it did not need, which costs time, never a wrong answer.
 func WithTransformedAnswers(handler http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if strings.Contains(req.Header.Get("Accept"), "as=") {
+		if strings.Contains(strings.ToLower(req.Header.Get("Accept")), "as=") {
 			req = req.WithContext(context.WithValue(req.Context(), objectsWantedKey{}, true))
 		}
 		handler.ServeHTTP(w, req)
