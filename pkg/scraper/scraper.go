@@ -252,8 +252,8 @@ func (s *Scraper) putWork(w *work) {
 	s.buffers.Put(w)
 }
 
-// maxPooledBuffer is the largest answer buffer kept for reuse: a node with
-// 250 pods of 4 containers answers about 1 MiB.
+// maxPooledBuffer is the largest answer buffer kept for reuse, well above
+// what a node full of pods answers.
 const maxPooledBuffer = 4 << 20
 
 func (s *Scraper) fetchAndDecode(ctx context.Context, node *corev1.Node, st *nodeState, w *work, start time.Time) error {

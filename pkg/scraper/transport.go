@@ -27,9 +27,10 @@ import (
 // over one kept connection per kubelet, with nothing running while a
 // connection waits for the next round. net/http's transport would keep a
 // reading goroutine per connection (two for HTTP/1.1), and its HTTP/2
-// client a 16 KiB frame buffer and bufio buffers besides; here the
-// buffers a request reads and writes through are pooled and held only while
-// it is in flight, so what an idle connection keeps is its TLS state.
+// client a frame buffer and bufio buffers besides; here the buffers a
+// request reads and writes through are pooled and held only while it is in
+// flight, so what an idle connection keeps is its TLS state (how much that
+// saves: docs/performance.md).
 //
 // A scrape is one GET per kubelet and round, so nothing is lost without
 // HTTP/2's streams. Requests that a proxy from the environment applies to
@@ -197,9 +198,9 @@ func (t *kubeletTransport) reader(conn io.Reader) *bufio.Reader {
 }
 
 // maxResponseHeadBytes bounds an answer's status line and headers (and
-// those of the informational answers before it). A kubelet's are a few
-// hundred bytes; net/http's client allows 10 MiB, which a kubelet, or
-// anything between it and the server, could make every scrape allocate.
+// those of the informational answers before it). A kubelet's are small;
+// net/http's client allows far more, which a kubelet, or anything between
+// it and the server, could make every scrape allocate.
 const maxResponseHeadBytes = 64 << 10
 
 // maxInformationalResponses is how many 1xx answers may come before the

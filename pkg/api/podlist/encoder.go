@@ -13,10 +13,11 @@ import (
 
 // Pod lists are written straight from the store's usage to the bytes the
 // generic apiserver's codecs would produce for a PodMetricsList, in
-// protobuf and in JSON: building and encoding 150,000 PodMetrics objects (a
+// protobuf and in JSON: building and encoding a PodMetrics object per pod (a
 // ResourceList map per container, a Quantity formatted several times per
-// value by the generated marshallers) was over a third of the server's CPU
-// at 5,000 nodes. encode_test.go holds both writers to the codecs' bytes.
+// value by the generated marshallers) was a large share of the server's CPU
+// in large clusters (docs/performance.md). encode_test.go holds both
+// writers to the codecs' bytes.
 
 // encoder keeps the scratch space of one answer's encoding.
 type encoder struct {

@@ -60,15 +60,15 @@ type Lister struct {
 	allPods sharedSelection
 	// sortedPods is every Running pod in namespace and name order, kept
 	// until the pods change (podsGen counts the changes): a scrape changes
-	// the usage but rarely the pods, and listing and sorting 30,000 pods
-	// costs as much as looking up their usage.
+	// the usage but rarely the pods, and listing and sorting the pods costs
+	// as much as looking up their usage.
 	sortedPods []*podindex.Pod
 	podsGen    uint64
 }
 
 // sharedSelection refers to its selection weakly: it lives while requests
-// use it and is not held between scrapes for nobody (at 5,000 nodes it and
-// its encodings take tens of MiB).
+// use it and is not held between scrapes for nobody (in a large cluster it
+// and its encodings are large).
 type sharedSelection struct {
 	storeVersion uint64
 	selection    weak.Pointer[selection]
@@ -208,8 +208,8 @@ func (l *Lister) podsChanged() {
 }
 
 // sortPods orders pods by namespace and name. It sorts a slice of the keys
-// rather than the pointers: comparing through 30,000 pointers to scattered
-// objects costs more in cache misses than the sort itself.
+// rather than the pointers: comparing through pointers to scattered objects
+// costs more in cache misses than the sort itself.
 func sortPods(pods []*podindex.Pod) {
 	type entry struct {
 		namespace, name string
