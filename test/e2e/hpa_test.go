@@ -12,8 +12,9 @@ import (
 	"time"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubemetrics/metrics-server/test/e2e/e2eutil"
 )
 
 // TestHPA runs the real HorizontalPodAutoscaler controller against the
@@ -40,8 +41,7 @@ func TestHPA(t *testing.T) {
 			name:       "resource",
 			wantMillis: 400,
 			containers: []containerSpec{{"main", "400", "64Mi", "500m"}},
-			metric: autoscalingv2.MetricSpec{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{
-				Name: corev1.ResourceCPU, Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: &target}}},
+			metric:     e2eutil.CPUUtilization(target),
 		},
 		{
 			// The sidecar's 5m of 100m (5%) would average the pod down
@@ -49,8 +49,7 @@ func TestHPA(t *testing.T) {
 			name:       "container-resource",
 			wantMillis: 400,
 			containers: []containerSpec{{"app", "400", "64Mi", "500m"}, {"sidecar", "5", "8Mi", "100m"}},
-			metric: autoscalingv2.MetricSpec{Type: autoscalingv2.ContainerResourceMetricSourceType, ContainerResource: &autoscalingv2.ContainerResourceMetricSource{
-				Name: corev1.ResourceCPU, Container: "app", Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: &target}}},
+			metric:     e2eutil.ContainerCPUUtilization("app", target),
 		},
 		{
 			// An idle sidecar (no CPU used, zero working set) is a value:
@@ -58,8 +57,7 @@ func TestHPA(t *testing.T) {
 			name:       "idle-sidecar",
 			wantMillis: 480,
 			containers: []containerSpec{{"app", "480", "64Mi", "500m"}, {"idle", "0", "0", "100m"}},
-			metric: autoscalingv2.MetricSpec{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{
-				Name: corev1.ResourceCPU, Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: &target}}},
+			metric:     e2eutil.CPUUtilization(target),
 		},
 		{
 			// The kubelet sends no CPU sample for "nocpu": the pod is
@@ -68,8 +66,7 @@ func TestHPA(t *testing.T) {
 			name:       "container-without-cpu",
 			wantMillis: 400,
 			containers: []containerSpec{{"app", "400", "64Mi", "500m"}, {"nocpu", "-", "16Mi", "100m"}},
-			metric: autoscalingv2.MetricSpec{Type: autoscalingv2.ContainerResourceMetricSourceType, ContainerResource: &autoscalingv2.ContainerResourceMetricSource{
-				Name: corev1.ResourceCPU, Container: "app", Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: &target}}},
+			metric:     e2eutil.ContainerCPUUtilization("app", target),
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -8,6 +8,8 @@ package e2eutil
 
 import (
 	"fmt"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,4 +72,22 @@ func SuiteEnv(target, prefix string) (toolsDir, binary, dir string, err error) {
 	}
 	dir, err = os.MkdirTemp("", prefix)
 	return toolsDir, binary, dir, err
+}
+
+// CPUUtilization is an HPA metric: the pods' average CPU at percent of
+// their requests.
+func CPUUtilization(percent int32) autoscalingv2.MetricSpec {
+	return autoscalingv2.MetricSpec{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{
+		Name: corev1.ResourceCPU, Target: cpuTarget(percent)}}
+}
+
+// ContainerCPUUtilization is an HPA metric: one container's average CPU at
+// percent of its request.
+func ContainerCPUUtilization(container string, percent int32) autoscalingv2.MetricSpec {
+	return autoscalingv2.MetricSpec{Type: autoscalingv2.ContainerResourceMetricSourceType, ContainerResource: &autoscalingv2.ContainerResourceMetricSource{
+		Name: corev1.ResourceCPU, Container: container, Target: cpuTarget(percent)}}
+}
+
+func cpuTarget(percent int32) autoscalingv2.MetricTarget {
+	return autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: &percent}
 }

@@ -50,8 +50,7 @@ func TestHPA(t *testing.T) {
 		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
 			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: deployment.Name},
 			MinReplicas:    new(int32(1)), MaxReplicas: 2,
-			Metrics: []autoscalingv2.MetricSpec{{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{
-				Name: corev1.ResourceCPU, Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: &target}}}},
+			Metrics: []autoscalingv2.MetricSpec{e2eutil.CPUUtilization(target)},
 		},
 	}
 	hpas := cluster.Client.AutoscalingV2().HorizontalPodAutoscalers(namespace)
