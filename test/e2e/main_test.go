@@ -54,38 +54,38 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	var binary, dir string
-	var err error
-	toolsDir, binary, dir, err = e2eutil.SuiteEnv("test-e2e", "metrics-server-e2e-")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	suite, err := e2eutil.StartSuite(ctx, "test-e2e", "metrics-server-e2e-", func(*e2eutil.Suite) localcluster.Config {
+		return localcluster.Config{
+			Manifests: filepath.Join("..", "..", "manifests", "base"),
+			PortBase:  portBase, Nodes: nodeCount,
+			// Longer than the whole suite: the oracle judges every served
+			// value against what the kubelets reported.
+			StatsHistory: time.Hour,
+			MetricsServerArgs: []string{"--metric-resolution=" + resolution.String(), "--kubelet-request-timeout=5s", "--v=2",
+				// Small enough that the endless answer (FaultHuge) is cut
+				// off as too large long before the request times out, even
+				// on a loaded machine; the fleet's answers are far smaller.
+				"--kubelet-max-response-bytes=" + strconv.Itoa(4<<20),
+				"--metrics-bind-address=" + metricsAddress,
+				// The serving CA rotates every 80 s: every test runs
+				// through the aggregation layer across rotations.
+				"--serving-ca-validity=" + servingCAValidity.String()},
+		}
+	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cluster, err = localcluster.Start(ctx, localcluster.Config{
-		Dir: dir, ToolsDir: toolsDir, MetricsServer: binary,
-		Manifests: filepath.Join("..", "..", "manifests", "base"),
-		PortBase:  portBase, Nodes: nodeCount,
-		// Longer than the whole suite: the oracle judges every served
-		// value against what the kubelets reported.
-		StatsHistory: time.Hour,
-		MetricsServerArgs: []string{"--metric-resolution=" + resolution.String(), "--kubelet-request-timeout=5s", "--v=2",
-			// Small enough that the endless answer (FaultHuge) is cut
-			// off as too large long before the request times out, even
-			// on a loaded machine; the fleet's answers are far smaller.
-			"--kubelet-max-response-bytes=" + strconv.Itoa(4<<20),
-			"--metrics-bind-address=" + metricsAddress,
-			// The serving CA rotates every 80 s: every test runs
-			// through the aggregation layer across rotations.
-			"--serving-ca-validity=" + servingCAValidity.String()},
-	})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting the local cluster:", err)
-		e2eutil.DumpLogs(dir)
-		return 1
-	}
-	defer cluster.Stop()
+	cluster, toolsDir = suite.Cluster, suite.ToolsDir
+	return suite.End(runSuite(ctx, m))
+}
+
+// runSuite runs the tests on the started cluster, with the workload and
+// the oracle, and returns the exit code.
+func runSuite(ctx context.Context, m *testing.M) int {
+	var err error
 	if metrics, err = metricsclient.NewForConfig(cluster.Admin); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -109,11 +109,6 @@ func run(m *testing.M) int {
 		code = 1
 	} else {
 		fmt.Printf("The oracle: %s in %d lists (%d failed)\n", seen.Result, seen.Polls, seen.FailedPolls)
-	}
-	if code != 0 {
-		e2eutil.DumpLogs(dir)
-	} else {
-		os.RemoveAll(dir)
 	}
 	return code
 }

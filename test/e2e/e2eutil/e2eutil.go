@@ -7,15 +7,19 @@
 package e2eutil
 
 import (
+	"context"
 	"fmt"
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
-	corev1 "k8s.io/api/core/v1"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kubemetrics/metrics-server/test/localcluster"
 )
 
 // Kubectl runs the kubectl in toolsDir with a kubeconfig and returns its
@@ -62,16 +66,48 @@ func DumpLogs(dir string) {
 	}
 }
 
-// SuiteEnv reads what a suite's make target hands it (E2E_TOOLS_DIR, the
-// pinned tools, and E2E_METRICS_SERVER, the binary under test) and makes
-// a new folder for its cluster, named after prefix.
-func SuiteEnv(target, prefix string) (toolsDir, binary, dir string, err error) {
-	toolsDir, binary = os.Getenv("E2E_TOOLS_DIR"), os.Getenv("E2E_METRICS_SERVER")
+// Suite is a running end-to-end suite: its local cluster, the tools it
+// was built from and the folder of its files and logs.
+type Suite struct {
+	Cluster  *localcluster.Cluster
+	ToolsDir string
+	Dir      string
+}
+
+// StartSuite reads the suite's environment (E2E_TOOLS_DIR and
+// E2E_METRICS_SERVER, which `make <target>` sets), makes its folder and
+// starts the local cluster configure describes; Dir, ToolsDir and
+// MetricsServer are filled in. On failure it prints the logs.
+func StartSuite(ctx context.Context, target, prefix string, configure func(s *Suite) localcluster.Config) (*Suite, error) {
+	toolsDir, binary := os.Getenv("E2E_TOOLS_DIR"), os.Getenv("E2E_METRICS_SERVER")
 	if toolsDir == "" || binary == "" {
-		return "", "", "", fmt.Errorf("E2E_TOOLS_DIR and E2E_METRICS_SERVER must be set; run `make %s`", target)
+		return nil, fmt.Errorf("E2E_TOOLS_DIR and E2E_METRICS_SERVER must be set; run `make %s`", target)
 	}
-	dir, err = os.MkdirTemp("", prefix)
-	return toolsDir, binary, dir, err
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return nil, err
+	}
+	s := &Suite{ToolsDir: toolsDir, Dir: dir}
+	cfg := configure(s)
+	cfg.Dir, cfg.ToolsDir, cfg.MetricsServer = dir, toolsDir, binary
+	if s.Cluster, err = localcluster.Start(ctx, cfg); err != nil {
+		DumpLogs(dir)
+		return nil, fmt.Errorf("starting the local cluster: %w", err)
+	}
+	return s, nil
+}
+
+// End stops the cluster (stop what runs through it first), then prints
+// the logs and keeps the folder if the suite failed (code != 0), or
+// removes the folder. It returns code.
+func (s *Suite) End(code int) int {
+	s.Cluster.Stop()
+	if code != 0 {
+		DumpLogs(s.Dir)
+	} else {
+		os.RemoveAll(s.Dir)
+	}
+	return code
 }
 
 // CPUUtilization is an HPA metric: the pods' average CPU at percent of

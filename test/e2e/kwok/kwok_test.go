@@ -50,45 +50,32 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	var binary, dir string
-	var err error
-	toolsDir, binary, dir, err = e2eutil.SuiteEnv("test-e2e", "metrics-server-kwok-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	// No simulated kubelets of our own: KWOK is the fleet. The metrics
 	// server runs with kwokctl's flags (--kubelet-insecure-tls,
 	// --kubelet-use-node-status-port, --metric-resolution=15s,
 	// --kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname).
-	cluster, err = localcluster.Start(ctx, localcluster.Config{
-		Dir: dir, ToolsDir: toolsDir, MetricsServer: binary,
-		Manifests: filepath.Join("..", "..", "..", "manifests", "base"),
-		PortBase:  portBase, Nodes: 0,
-		KubeletTLSArgs: []string{"--kubelet-insecure-tls"},
+	suite, err := e2eutil.StartSuite(ctx, "test-e2e", "metrics-server-kwok-", func(*e2eutil.Suite) localcluster.Config {
+		return localcluster.Config{
+			Manifests: filepath.Join("..", "..", "..", "manifests", "base"),
+			PortBase:  portBase, Nodes: 0,
+			KubeletTLSArgs: []string{"--kubelet-insecure-tls"},
+		}
 	})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting the local cluster:", err)
-		e2eutil.DumpLogs(dir)
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer cluster.Stop()
+	cluster, toolsDir = suite.Cluster, suite.ToolsDir
 	kwok, err := startKWOK(ctx)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting KWOK:", err)
-		e2eutil.DumpLogs(dir)
-		return 1
+		return suite.End(1)
 	}
-	defer kwok.Stop(10 * time.Second)
 	code := m.Run()
-	if code != 0 {
-		e2eutil.DumpLogs(dir)
-	} else {
-		os.RemoveAll(dir)
-	}
-	return code
+	kwok.Stop(10 * time.Second)
+	return suite.End(code)
 }
 
 // startKWOK runs the kwok controller as kwokctl's binary runtime does:

@@ -54,50 +54,39 @@ func run(m *testing.M) (code int) {
 		fmt.Fprintln(os.Stderr, "the real-node suite needs root (containerd, runc, the kubelet's cgroups)")
 		return 1
 	}
-	var binary, dir string
-	var err error
-	toolsDir, binary, dir, err = e2eutil.SuiteEnv("test-e2e-node", "metrics-server-e2e-node-")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	hostnameFirst := "Hostname,InternalIP,ExternalIP"
+	suite, err := e2eutil.StartSuite(ctx, "test-e2e-node", "metrics-server-e2e-node-", func(s *e2eutil.Suite) localcluster.Config {
+		return localcluster.Config{
+			Manifests: filepath.Join("..", "..", "..", "manifests", "base"),
+			PortBase:  portBase,
+			// Only the real node: the kubelet is reached at its Hostname
+			// address (loopback); it registers the machine's own address as
+			// its InternalIP, where nothing of the suite may go.
+			APIServerArgs:       []string{"--kubelet-preferred-address-types=" + hostnameFirst},
+			KubeletAddressTypes: hostnameFirst,
+			// As in a cluster: the kubelet's serving CA, and the metrics
+			// server's own ServiceAccount token as its credentials, which the
+			// kubelet checks with kube-apiserver (TokenReview,
+			// SubjectAccessReview for nodes/metrics).
+			KubeletTLSArgs:     []string{"--kubelet-certificate-authority=" + filepath.Join(s.Dir, "pki", "kubelet-ca.crt")},
+			MetricsServerArgs:  []string{"--metric-resolution=" + resolution.String(), "--kubelet-request-timeout=5s", "--v=2"},
+			DeferMetricsServer: true,
+		}
+	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	hostnameFirst := "Hostname,InternalIP,ExternalIP"
-	cluster, err = localcluster.Start(ctx, localcluster.Config{
-		Dir: dir, ToolsDir: toolsDir, MetricsServer: binary,
-		Manifests: filepath.Join("..", "..", "..", "manifests", "base"),
-		PortBase:  portBase,
-		// Only the real node: the kubelet is reached at its Hostname
-		// address (loopback); it registers the machine's own address as
-		// its InternalIP, where nothing of the suite may go.
-		APIServerArgs:       []string{"--kubelet-preferred-address-types=" + hostnameFirst},
-		KubeletAddressTypes: hostnameFirst,
-		// As in a cluster: the kubelet's serving CA, and the metrics
-		// server's own ServiceAccount token as its credentials, which the
-		// kubelet checks with kube-apiserver (TokenReview,
-		// SubjectAccessReview for nodes/metrics).
-		KubeletTLSArgs:     []string{"--kubelet-certificate-authority=" + filepath.Join(dir, "pki", "kubelet-ca.crt")},
-		MetricsServerArgs:  []string{"--metric-resolution=" + resolution.String(), "--kubelet-request-timeout=5s", "--v=2"},
-		DeferMetricsServer: true,
-	})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting the local cluster:", err)
-		e2eutil.DumpLogs(dir)
-		return 1
-	}
-	// Stopped in this order (the node's pods go through the cluster),
-	// and the folder removed after a success.
+	cluster, toolsDir = suite.Cluster, suite.ToolsDir
+	dir := suite.Dir
+	// The node goes first: its pods go through the cluster.
 	defer func() {
 		if node != nil {
 			node.Stop()
 		}
-		cluster.Stop()
-		if code != 0 {
-			e2eutil.DumpLogs(dir)
-			return
-		}
-		os.RemoveAll(dir)
+		code = suite.End(code)
 	}()
 	repo, err := filepath.Abs(filepath.Join("..", "..", ".."))
 	if err != nil {

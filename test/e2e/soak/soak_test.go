@@ -80,34 +80,29 @@ func envOr[T any](name string, def T, parse func(string) (T, error)) T {
 func TestSoak(t *testing.T) {
 	duration := envOr("SOAK_DURATION", 30*time.Minute, time.ParseDuration)
 	nodes := envOr("SOAK_NODES", 200, strconv.Atoi)
-	toolsDir, binary, dir, err := e2eutil.SuiteEnv("soak", "metrics-server-soak-")
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), duration+20*time.Minute)
 	defer cancel()
 	metricsAddress := "127.0.0.1:" + strconv.Itoa(localcluster.Ports{Base: portBase}.MetricsServerPlainMetrics())
-	cluster, err := localcluster.Start(ctx, localcluster.Config{
-		Dir: dir, ToolsDir: toolsDir, MetricsServer: binary,
-		Manifests: filepath.Join("..", "..", "..", "manifests", "base"),
-		PortBase:  portBase, Nodes: nodes,
-		StatsHistory: duration + 10*time.Minute,
-		MetricsServerArgs: []string{"--metric-resolution=" + resolution.String(), "--kubelet-request-timeout=5s",
-			"--metrics-bind-address=" + metricsAddress},
+	suite, err := e2eutil.StartSuite(ctx, "soak", "metrics-server-soak-", func(*e2eutil.Suite) localcluster.Config {
+		return localcluster.Config{
+			Manifests: filepath.Join("..", "..", "..", "manifests", "base"),
+			PortBase:  portBase, Nodes: nodes,
+			StatsHistory: duration + 10*time.Minute,
+			MetricsServerArgs: []string{"--metric-resolution=" + resolution.String(), "--kubelet-request-timeout=5s",
+				"--metrics-bind-address=" + metricsAddress},
+		}
 	})
 	if err != nil {
-		e2eutil.DumpLogs(dir)
 		t.Fatal(err)
 	}
-	defer cluster.Stop()
-	failed := true
 	defer func() {
-		if failed {
-			e2eutil.DumpLogs(dir)
-		} else {
-			os.RemoveAll(dir)
+		code := 0
+		if t.Failed() {
+			code = 1
 		}
+		suite.End(code)
 	}()
+	cluster := suite.Cluster
 	for node, f := range faults {
 		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, kubeletsim.FaultAnnotation, f)
 		if _, err := cluster.Client.CoreV1().Nodes().Patch(ctx, node, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
@@ -175,7 +170,6 @@ func TestSoak(t *testing.T) {
 	if !heap.flat() || !goroutines.flat() {
 		t.Errorf("not flat: heap %s, goroutines %s", heap, goroutines)
 	}
-	failed = t.Failed()
 }
 
 func every(ctx context.Context, d time.Duration, f func(context.Context)) {
