@@ -6,15 +6,8 @@ package scraper
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -26,49 +19,36 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubemetrics/metrics-server/test/testca"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 )
 
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-}
+type testCA struct{ *testca.Authority }
 
-func newTestCA(t *testing.T, name string) *testCA {
+func newTestCA(t *testing.T, name string) testCA {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := testca.New(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	return &testCA{cert, key}
+	return testCA{ca}
 }
 
 // serving issues a kubelet serving certificate for names and ips, valid
 // until notAfter.
-func (ca *testCA) serving(t *testing.T, names []string, ips []net.IP, notAfter time.Time) tls.Certificate {
+func (ca testCA) serving(t *testing.T, names []string, ips []net.IP, notAfter time.Time) tls.Certificate {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	l, err := ca.Issue(testca.Spec{CommonName: "kubelet", DNSNames: names, IPs: ips, Server: true, NotAfter: notAfter})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "kubelet"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: notAfter, DNSNames: names, IPAddresses: ips,
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	cert, err := l.TLSCertificate()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	return cert
 }
 
 // TestNodeNameVerifier connects by IP to kubelets whose certificates name
@@ -107,7 +87,7 @@ func TestNodeNameVerifier(t *testing.T) {
 				Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: host}, {Type: corev1.NodeHostName, Address: "node-a.example"}},
 			}}
 			cfg := ClientConfig{
-				Rest:   &rest.Config{TLSClientConfig: rest.TLSClientConfig{CAData: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw})}},
+				Rest:   &rest.Config{TLSClientConfig: rest.TLSClientConfig{CAData: ca.PEM}},
 				Scheme: "https", AddressTypes: []corev1.NodeAddressType{corev1.NodeInternalIP}, MaxBodyBytes: 1 << 10,
 				VerifyNodeNames: tc.verifier,
 			}
@@ -157,23 +137,20 @@ func TestExtraCAs(t *testing.T) {
 		}
 		return path
 	}
-	certPEM := func(ca *testCA) []byte {
-		return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw})
-	}
 	for _, tc := range []struct {
 		name, extraFile string
 		// newErr is part of NewClient's error; fetchReason the Fetch
 		// failure's reason; both "" for success.
 		newErr, fetchReason string
 	}{
-		{"the extra CA is trusted", write("extra.pem", certPEM(extra)), "", ""},
+		{"the extra CA is trusted", write("extra.pem", extra.PEM), "", ""},
 		{"without it the kubelet is unknown", "", "", ReasonTLSUnknownAuthority},
 		{"a missing file", filepath.Join(dir, "absent.pem"), "no such file", ""},
 		{"a file without certificates", write("empty.pem", []byte("not PEM")), "no PEM certificate", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			client, err := NewClient(ClientConfig{
-				Rest:        &rest.Config{TLSClientConfig: rest.TLSClientConfig{CAData: certPEM(cluster)}},
+				Rest:        &rest.Config{TLSClientConfig: rest.TLSClientConfig{CAData: cluster.PEM}},
 				ExtraCAFile: tc.extraFile, Scheme: "https", UseNodeStatusPort: true,
 				AddressTypes: []corev1.NodeAddressType{corev1.NodeInternalIP}, MaxBodyBytes: 1 << 10,
 			})
@@ -218,7 +195,7 @@ func TestNodeNamesPerAddress(t *testing.T) {
 		nodes[name] = kubeletAt(t, name, srv.URL)
 	}
 	client, err := NewClient(ClientConfig{
-		Rest:   &rest.Config{TLSClientConfig: rest.TLSClientConfig{CAData: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw})}},
+		Rest:   &rest.Config{TLSClientConfig: rest.TLSClientConfig{CAData: ca.PEM}},
 		Scheme: "https", UseNodeStatusPort: true, AddressTypes: []corev1.NodeAddressType{corev1.NodeInternalIP},
 		MaxBodyBytes: 1 << 10, VerifyNodeNames: true,
 	})

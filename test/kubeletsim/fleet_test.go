@@ -7,14 +7,9 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -22,35 +17,25 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubemetrics/metrics-server/test/testca"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes/fake"
 )
 
-// selfSigned issues a certificate for 127.0.0.1 that is its own CA.
-func selfSigned(t *testing.T, cn string) (tls.Certificate, *x509.Certificate) {
+// servingCert issues ca's certificate named cn for 127.0.0.1.
+func servingCert(t *testing.T, ca *testca.Authority, cn string) (tls.Certificate, *x509.Certificate) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	l, err := ca.Issue(testca.Spec{CommonName: cn, IPs: []net.IP{net.IPv4(127, 0, 0, 1)}, Server: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, IsCA: true, BasicConstraintsValid: true,
-		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	cert, err := l.TLSCertificate()
 	if err != nil {
 		t.Fatal(err)
 	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, leaf
+	return cert, cert.Leaf
 }
 
 // freePort is a port nothing listens on at the moment.
@@ -69,8 +54,12 @@ func freePort(t *testing.T) int {
 // kubelet's certificate changes, the old session no longer resumes and the
 // client sees the new certificate.
 func TestSessionResumption(t *testing.T) {
-	good, goodLeaf := selfSigned(t, "good")
-	nameOnly, nameOnlyLeaf := selfSigned(t, "name-only")
+	ca, err := testca.New("kubelet-ca")
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, goodLeaf := servingCert(t, ca, "good")
+	nameOnly, nameOnlyLeaf := servingCert(t, ca, "name-only")
 	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n0"}}
 	client := fake.NewClientset(node)
 	fleet := New(Config{
@@ -94,8 +83,7 @@ func TestSessionResumption(t *testing.T) {
 	}()
 
 	roots := x509.NewCertPool()
-	roots.AddCert(goodLeaf)
-	roots.AddCert(nameOnlyLeaf)
+	roots.AddCert(ca.Cert)
 	httpClient := &http.Client{Transport: &http.Transport{
 		TLSClientConfig:   &tls.Config{RootCAs: roots, ClientSessionCache: tls.NewLRUClientSessionCache(8)},
 		DisableKeepAlives: true, // a connection per request

@@ -331,8 +331,8 @@ func (c *Cluster) startAPIServer(ctx context.Context) error {
 		return err
 	}
 	c.AdminKubeconfig = c.path("admin.kubeconfig")
-	if err := writeKubeconfig(c.AdminKubeconfig, c.APIServerURL(), c.pki.ca.pem, "admin", func(a *clientcmdapi.AuthInfo) {
-		a.ClientCertificateData, a.ClientKeyData = c.pki.admin.certPEM, c.pki.admin.keyPEM
+	if err := writeKubeconfig(c.AdminKubeconfig, c.APIServerURL(), c.pki.ca.PEM, "admin", func(a *clientcmdapi.AuthInfo) {
+		a.ClientCertificateData, a.ClientKeyData = c.pki.admin.CertPEM, c.pki.admin.KeyPEM
 	}); err != nil {
 		return err
 	}
@@ -487,7 +487,7 @@ func (c *Cluster) startMetricsServer(ctx context.Context) error {
 		return fmt.Errorf("requesting a token for the metrics-server ServiceAccount: %w", err)
 	}
 	kubeconfig := c.path("metrics-server.kubeconfig")
-	if err := writeKubeconfig(kubeconfig, c.APIServerURL(), c.pki.ca.pem, "metrics-server", func(a *clientcmdapi.AuthInfo) {
+	if err := writeKubeconfig(kubeconfig, c.APIServerURL(), c.pki.ca.PEM, "metrics-server", func(a *clientcmdapi.AuthInfo) {
 		a.Token = token.Status.Token
 	}); err != nil {
 		return err

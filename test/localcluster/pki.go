@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kubemetrics/metrics-server/test/kubeletsim"
+	"github.com/kubemetrics/metrics-server/test/testca"
 )
 
 // pki is every certificate the cluster uses. Three authorities, as in a
@@ -26,50 +27,50 @@ type pki struct {
 	// its node's (Config.KubeletHostname).
 	hostname string
 
-	ca, frontProxyCA, kubeletCA *authority
+	ca, frontProxyCA, kubeletCA *testca.Authority
 
-	apiserver, admin, frontProxyClient, kubeletClient leaf
-	strangerCA                                        *authority
+	apiserver, admin, frontProxyClient, kubeletClient testca.Leaf
+	strangerCA                                        *testca.Authority
 }
 
 func (p *pki) generate(dir string, nodeNames []string) error {
 	var err error
-	if p.ca, err = newAuthority("local-cluster-ca"); err != nil {
+	if p.ca, err = testca.New("local-cluster-ca"); err != nil {
 		return err
 	}
-	if p.frontProxyCA, err = newAuthority("local-front-proxy-ca"); err != nil {
+	if p.frontProxyCA, err = testca.New("local-front-proxy-ca"); err != nil {
 		return err
 	}
-	if p.kubeletCA, err = newAuthority("local-kubelet-ca"); err != nil {
+	if p.kubeletCA, err = testca.New("local-kubelet-ca"); err != nil {
 		return err
 	}
-	if p.strangerCA, err = newAuthority("unknown-ca"); err != nil {
+	if p.strangerCA, err = testca.New("unknown-ca"); err != nil {
 		return err
 	}
 	loopback := []net.IP{net.IPv4(127, 0, 0, 1)}
 	for _, l := range []struct {
-		into *leaf
-		by   *authority
-		spec leafSpec
+		into *testca.Leaf
+		by   *testca.Authority
+		spec testca.Spec
 	}{
-		{&p.apiserver, p.ca, leafSpec{commonName: "kube-apiserver", server: true,
-			dnsNames: []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"},
-			ips:      append(loopback, net.IPv4(10, 0, 0, 1))}},
-		{&p.admin, p.ca, leafSpec{commonName: "kubernetes-admin", organizations: []string{"system:masters"}}},
-		{&p.frontProxyClient, p.frontProxyCA, leafSpec{commonName: "front-proxy-client"}},
-		{&p.kubeletClient, p.ca, leafSpec{commonName: KubeletClientName}},
+		{&p.apiserver, p.ca, testca.Spec{CommonName: "kube-apiserver", Server: true,
+			DNSNames: []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"},
+			IPs:      append(loopback, net.IPv4(10, 0, 0, 1))}},
+		{&p.admin, p.ca, testca.Spec{CommonName: "kubernetes-admin", Organizations: []string{"system:masters"}}},
+		{&p.frontProxyClient, p.frontProxyCA, testca.Spec{CommonName: "front-proxy-client"}},
+		{&p.kubeletClient, p.ca, testca.Spec{CommonName: KubeletClientName}},
 	} {
-		if *l.into, err = l.by.issue(l.spec); err != nil {
+		if *l.into, err = l.by.Issue(l.spec); err != nil {
 			return err
 		}
 	}
-	for name, a := range map[string]*authority{"ca": p.ca, "front-proxy-ca": p.frontProxyCA, "kubelet-ca": p.kubeletCA, "unknown-ca": p.strangerCA} {
-		if err := os.WriteFile(filepath.Join(dir, name+".crt"), a.pem, 0o644); err != nil {
+	for name, a := range map[string]*testca.Authority{"ca": p.ca, "front-proxy-ca": p.frontProxyCA, "kubelet-ca": p.kubeletCA, "unknown-ca": p.strangerCA} {
+		if err := os.WriteFile(filepath.Join(dir, name+".crt"), a.PEM, 0o644); err != nil {
 			return err
 		}
 	}
-	for name, l := range map[string]leaf{"apiserver": p.apiserver, "front-proxy-client": p.frontProxyClient, "kubelet-client": p.kubeletClient} {
-		if err := l.write(dir, name); err != nil {
+	for name, l := range map[string]testca.Leaf{"apiserver": p.apiserver, "front-proxy-client": p.frontProxyClient, "kubelet-client": p.kubeletClient} {
+		if err := l.Write(dir, name); err != nil {
 			return err
 		}
 	}
@@ -90,35 +91,35 @@ const KubeletClientName = "metrics-server-kubelet-client"
 // kubeletCertificate issues a simulated kubelet's serving certificate of
 // the given kind (see kubeletsim.Config.Certificate).
 func (p *pki) kubeletCertificate(node string, kind kubeletsim.Fault) (tls.Certificate, error) {
-	spec := leafSpec{commonName: "system:node:" + node, server: true, dnsNames: []string{node}, ips: []net.IP{net.IPv4(127, 0, 0, 1)}}
+	spec := testca.Spec{CommonName: "system:node:" + node, Server: true, DNSNames: []string{node}, IPs: []net.IP{net.IPv4(127, 0, 0, 1)}}
 	if p.hostname != "" {
-		spec.dnsNames = append(spec.dnsNames, p.hostname)
+		spec.DNSNames = append(spec.DNSNames, p.hostname)
 	}
 	ca := p.kubeletCA
 	switch kind {
 	case kubeletsim.FaultBadCert:
 		ca = p.strangerCA
 	case kubeletsim.FaultNameOnlyCert:
-		spec.ips = nil
+		spec.IPs = nil
 	}
-	l, err := ca.issue(spec)
+	l, err := ca.Issue(spec)
 	if err != nil {
 		return tls.Certificate{}, err
 	}
-	return l.tlsCertificate()
+	return l.TLSCertificate()
 }
 
 // clientCAs verifies client certificates signed by the cluster CA, as a
 // kubelet's --client-ca-file does.
 func (p *pki) clientCAs() *x509.CertPool {
 	pool := x509.NewCertPool()
-	pool.AddCert(p.ca.cert)
+	pool.AddCert(p.ca.Cert)
 	return pool
 }
 
 // adminHTTPClient talks to kube-apiserver as the admin.
 func (p *pki) adminHTTPClient() (*http.Client, error) {
-	cert, err := p.admin.tlsCertificate()
+	cert, err := p.admin.TLSCertificate()
 	if err != nil {
 		return nil, err
 	}
@@ -133,17 +134,17 @@ func (p *pki) adminHTTPClient() (*http.Client, error) {
 // as kubelet-client.{crt,key}, and a serving certificate of the kubelet
 // CA for its names and 127.0.0.1 as kubelet.{crt,key}.
 func (c *Cluster) WriteKubeletCertificates(dir, node string, names ...string) error {
-	client, err := c.pki.ca.issue(leafSpec{commonName: "system:node:" + node, organizations: []string{"system:nodes"}})
+	client, err := c.pki.ca.Issue(testca.Spec{CommonName: "system:node:" + node, Organizations: []string{"system:nodes"}})
 	if err != nil {
 		return err
 	}
-	serving, err := c.pki.kubeletCA.issue(leafSpec{commonName: "system:node:" + node, server: true,
-		dnsNames: append([]string{node}, names...), ips: []net.IP{net.IPv4(127, 0, 0, 1)}})
+	serving, err := c.pki.kubeletCA.Issue(testca.Spec{CommonName: "system:node:" + node, Server: true,
+		DNSNames: append([]string{node}, names...), IPs: []net.IP{net.IPv4(127, 0, 0, 1)}})
 	if err != nil {
 		return err
 	}
-	if err := client.write(dir, "kubelet-client"); err != nil {
+	if err := client.Write(dir, "kubelet-client"); err != nil {
 		return err
 	}
-	return serving.write(dir, "kubelet")
+	return serving.Write(dir, "kubelet")
 }
