@@ -64,6 +64,10 @@ type ClientConfig struct {
 	// the whole resolution. The next round resumes each kubelet's TLS
 	// session, which still costs a key exchange per kubelet.
 	CloseAfterRound bool
+	// NetHTTPTransport sends every request through net/http's transport
+	// (HTTP/2 where offered) instead of the scraper's own: an operator's
+	// escape hatch. Node names cannot be verified with it.
+	NetHTTPTransport bool
 }
 
 // sessionCacheSize bounds the TLS sessions kept for resumption when
@@ -106,6 +110,9 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		}
 	}
 	c := &Client{cfg: cfg}
+	if cfg.VerifyNodeNames && cfg.NetHTTPTransport {
+		return nil, errors.New("kubelet TLS configuration: node names are verified by the scraper's own transport only")
+	}
 	if cfg.VerifyNodeNames {
 		if tlsConfig == nil {
 			return nil, errors.New("kubelet TLS configuration: node names verified for kubelets reached without TLS")
@@ -131,6 +138,8 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		MaxIdleConns:        0,
 		MaxIdleConnsPerHost: 1,
 		IdleConnTimeout:     cfg.IdleConnTimeout,
+		// The own transport's bound on an answer's head, not net/http's.
+		MaxResponseHeaderBytes: maxResponseHeadBytes,
 	}
 	c.kubelets = &kubeletTransport{
 		dial:        c.dialKubelet(dialer, tlsConfig),
@@ -139,7 +148,11 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		idleTimeout: cfg.IdleConnTimeout,
 		now:         time.Now,
 	}
-	rt, err := rest.HTTPWrappersForConfig(cfg.Rest, c.kubelets)
+	var transport http.RoundTripper = c.kubelets
+	if cfg.NetHTTPTransport {
+		transport = c.fallback
+	}
+	rt, err := rest.HTTPWrappersForConfig(cfg.Rest, transport)
 	if err != nil {
 		return nil, fmt.Errorf("kubelet client credentials: %w", err)
 	}

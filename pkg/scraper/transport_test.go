@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/pem"
 	"errors"
 	"net"
 	"net/http"
@@ -16,6 +17,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/rest"
 )
 
 // countingKubelet is a TLS server offering HTTP/2 and HTTP/1.1, as a
@@ -324,5 +328,45 @@ func BenchmarkGunzipAnswer(b *testing.B) {
 			b.Fatal(err)
 		}
 		t.gzips.Put(gz)
+	}
+}
+
+// TestNetHTTPTransport: with the escape hatch, requests go through
+// net/http's transport, which speaks HTTP/2 to a kubelet that offers it;
+// the own transport speaks HTTP/1.1. Both read the same answer.
+func TestNetHTTPTransport(t *testing.T) {
+	var mu sync.Mutex
+	var proto string
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		proto = r.Proto
+		mu.Unlock()
+		textAnswer(w, r)
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	for _, tc := range []struct {
+		netHTTP   bool
+		wantProto string
+	}{{false, "HTTP/1.1"}, {true, "HTTP/2.0"}} {
+		client, err := NewClient(ClientConfig{
+			Rest:   &rest.Config{TLSClientConfig: rest.TLSClientConfig{CAData: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})}},
+			Scheme: "https", UseNodeStatusPort: true, AddressTypes: []corev1.NodeAddressType{corev1.NodeInternalIP},
+			MaxBodyBytes: 1 << 20, IdleConnTimeout: time.Minute, NetHTTPTransport: tc.netHTTP,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := client.Fetch(context.Background(), kubeletAt(t, "node", srv.URL), &buf, nil); err != nil {
+			t.Fatalf("net/http %v: %v", tc.netHTTP, err)
+		}
+		mu.Lock()
+		got := proto
+		mu.Unlock()
+		if got != tc.wantProto || buf.Len() == 0 {
+			t.Errorf("net/http %v: %s, %d bytes; want %s and the answer", tc.netHTTP, got, buf.Len(), tc.wantProto)
+		}
 	}
 }

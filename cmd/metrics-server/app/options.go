@@ -270,6 +270,7 @@ type KubeletClientOptions struct {
 	MaxResponseBytes      int64
 	ScrapeConcurrency     int
 	KeepConnections       bool
+	NetHTTPTransport      bool
 }
 
 // NewKubeletClientOptions returns upstream's defaults.
@@ -303,6 +304,7 @@ func (o *KubeletClientOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.CompletelyInsecure, "deprecated-kubelet-completely-insecure", o.CompletelyInsecure, "DEPRECATED: Do not use any encryption, authorization, or authentication when communicating with the Kubelet. This is rarely the right option, since it leaves kubelet communication completely insecure.  If you encounter auth errors, make sure you've enabled token webhook auth on the Kubelet, and if you're in a test cluster with self-signed Kubelet certificates, consider using kubelet-insecure-tls instead.")
 	fs.Int64Var(&o.MaxResponseBytes, "kubelet-max-response-bytes", o.MaxResponseBytes, "The largest answer, after decompression, read from a Kubelet; a larger one fails that node's scrape. Lowered when the memory limit is too small for it: answers in flight share a quarter of the memory limit.")
 	fs.IntVar(&o.ScrapeConcurrency, "kubelet-scrape-concurrency", o.ScrapeConcurrency, "How many Kubelets are scraped at once.")
+	fs.BoolVar(&o.NetHTTPTransport, "kubelet-net-http-transport", o.NetHTTPTransport, "Send every Kubelet request through Go's net/http transport (HTTP/2 where the Kubelet offers it, as upstream's client does) instead of the scraper's own HTTP/1.1 transport. An escape hatch, should the own transport not get along with some Kubelet or proxy; it keeps more memory per Kubelet connection, and cannot be used with --kubelet-verify-node-names.")
 	fs.BoolVar(&o.KeepConnections, "kubelet-keep-connections", o.KeepConnections, "Keep one connection per Kubelet open between scrapes. When false, connections are closed after each scrape round and the next round resumes their TLS sessions: less memory per node, one TLS key exchange per Kubelet and round.")
 }
 
@@ -320,6 +322,9 @@ func (o *KubeletClientOptions) Validate() []error {
 	}
 	if (o.InsecureTLS || o.CompletelyInsecure) && (o.ExtraCAFile != "" || o.VerifyNodeNames) {
 		errs = append(errs, errors.New("--kubelet-extra-certificate-authority and --kubelet-verify-node-names verify Kubelet certificates; they cannot be used with --kubelet-insecure-tls or --deprecated-kubelet-completely-insecure"))
+	}
+	if o.NetHTTPTransport && o.VerifyNodeNames {
+		errs = append(errs, errors.New("--kubelet-verify-node-names needs the scraper's own transport; it cannot be used with --kubelet-net-http-transport"))
 	}
 	if o.RequestTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--kubelet-request-timeout must be positive, got %v", o.RequestTimeout))
@@ -351,8 +356,9 @@ func (o *KubeletClientOptions) clientConfig(base *rest.Config, resolution time.D
 		MaxBodyBytes:      o.MaxResponseBytes,
 		// Longer than a resolution: one connection per kubelet is kept
 		// across rounds.
-		IdleConnTimeout: 3 * resolution,
-		CloseAfterRound: !o.KeepConnections,
+		IdleConnTimeout:  3 * resolution,
+		CloseAfterRound:  !o.KeepConnections,
+		NetHTTPTransport: o.NetHTTPTransport,
 	}
 	for _, t := range o.PreferredAddressTypes {
 		cfg.AddressTypes = append(cfg.AddressTypes, corev1.NodeAddressType(t))

@@ -27,6 +27,8 @@ func TestValidate(t *testing.T) {
 		{nil, ""},
 		{[]string{"--kubelet-verify-node-names", "--kubelet-extra-certificate-authority=/ca.pem"}, ""},
 		{[]string{"--kubelet-verify-node-names", "--kubelet-insecure-tls"}, "--kubelet-verify-node-names"},
+		{[]string{"--kubelet-net-http-transport"}, ""},
+		{[]string{"--kubelet-net-http-transport", "--kubelet-verify-node-names"}, "--kubelet-net-http-transport"},
 		{[]string{"--kubelet-extra-certificate-authority=/ca.pem", "--deprecated-kubelet-completely-insecure"}, "--kubelet-extra-certificate-authority"},
 		{[]string{"--serving-ca-apiservices=v1beta1.metrics.k8s.io"}, ""},
 		{[]string{"--serving-ca-apiservices=v1beta1.metrics.k8s.io", "--tls-cert-file=/c", "--tls-private-key-file=/k"}, "--tls-cert-file"},

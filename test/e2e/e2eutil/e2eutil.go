@@ -75,7 +75,8 @@ type Suite struct {
 }
 
 // StartSuite reads the suite's environment (E2E_TOOLS_DIR and
-// E2E_METRICS_SERVER, which `make <target>` sets), makes its folder and
+// E2E_METRICS_SERVER, which `make <target>` sets, and the optional
+// E2E_METRICS_SERVER_ARGS), makes its folder and
 // starts the local cluster configure describes; Dir, ToolsDir and
 // MetricsServer are filled in. On failure it prints the logs.
 func StartSuite(ctx context.Context, target, prefix string, configure func(s *Suite) localcluster.Config) (*Suite, error) {
@@ -90,6 +91,9 @@ func StartSuite(ctx context.Context, target, prefix string, configure func(s *Su
 	s := &Suite{ToolsDir: toolsDir, Dir: dir}
 	cfg := configure(s)
 	cfg.Dir, cfg.ToolsDir, cfg.MetricsServer = dir, toolsDir, binary
+	// E2E_METRICS_SERVER_ARGS adds flags to the metrics server under test,
+	// e.g. to run a suite with --kubelet-net-http-transport.
+	cfg.MetricsServerArgs = append(cfg.MetricsServerArgs, strings.Fields(os.Getenv("E2E_METRICS_SERVER_ARGS"))...)
 	if s.Cluster, err = localcluster.Start(ctx, cfg); err != nil {
 		DumpLogs(dir)
 		return nil, fmt.Errorf("starting the local cluster: %w", err)
