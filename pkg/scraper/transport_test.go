@@ -4,15 +4,19 @@
 package scraper
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
 	"encoding/pem"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -367,6 +371,130 @@ func TestNetHTTPTransport(t *testing.T) {
 		mu.Unlock()
 		if got != tc.wantProto || buf.Len() == 0 {
 			t.Errorf("net/http %v: %s, %d bytes; want %s and the answer", tc.netHTTP, got, buf.Len(), tc.wantProto)
+		}
+	}
+}
+
+// serveKeepAlive listens on loopback and answers every request of every
+// connection with answer, keeping the connection open.
+func serveKeepAlive(t *testing.T, answer []byte) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				r := bufio.NewReader(conn)
+				for {
+					_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+					if _, err := http.ReadRequest(r); err != nil {
+						return
+					}
+					if _, err := conn.Write(answer); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return l.Addr().String()
+}
+
+func gzipped(t *testing.T, s string) []byte {
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	if _, err := zw.Write([]byte(s)); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// TestConnectionReuseRules: a connection is kept for the next request only
+// when its answer was read to the end, gzip's end being the body's end
+// too, the kubelet did not ask to close it, and nothing more came after
+// the answer; otherwise it is closed.
+func TestConnectionReuseRules(t *testing.T) {
+	body := "node_cpu_usage_seconds_total 1 1700000000000\n"
+	gz := gzipped(t, body)
+	withLength := func(headers string, b []byte) []byte {
+		return append([]byte(fmt.Sprintf("HTTP/1.1 200 OK\r\n%sContent-Length: %d\r\n\r\n", headers, len(b))), b...)
+	}
+	tests := []struct {
+		name    string
+		answer  []byte
+		readAll bool
+		// brokenBody: reading the body fails.
+		brokenBody bool
+		wantKept   bool
+	}{
+		{"content length, read to the end", withLength("", []byte(body)), true, false, true},
+		{"chunked, read to the end", []byte(fmt.Sprintf("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n", len(body), body)), true, false, true},
+		{"gzip, its end the body's end", withLength("Content-Encoding: gzip\r\n", gz), true, false, true},
+		{"two gzip members", withLength("Content-Encoding: gzip\r\n", append(gzipped(t, body[:10]), gzipped(t, body[10:])...)), true, false, true},
+		{"the kubelet asks to close", withLength("Connection: close\r\n", []byte(body)), true, false, false},
+		{"read in part", withLength("", []byte(body)), false, false, false},
+		{"gzip, then bytes that are not", withLength("Content-Encoding: gzip\r\n", append(slices.Clone(gz), "trailing"...)), true, true, false},
+		{"bytes after the answer", append(withLength("", []byte(body)), "HTTP/1.1 200 OK\r\n"...), true, false, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			addr := serveKeepAlive(t, tc.answer)
+			dialer := &net.Dialer{}
+			tr := &kubeletTransport{
+				dial: func(ctx context.Context, _, addr string) (net.Conn, error) {
+					return dialer.DialContext(ctx, "tcp", addr)
+				},
+				proxy: func(*http.Request) (*url.URL, error) { return nil, nil },
+				now:   time.Now,
+			}
+			defer tr.closeIdle(0)
+			req, err := http.NewRequest(http.MethodGet, "http://"+addr+"/metrics/resource", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := tr.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.readAll {
+				got, err := io.ReadAll(resp.Body)
+				if (err != nil) != tc.brokenBody || !tc.brokenBody && string(got) != body {
+					t.Fatalf("read %q, %v; want %q (broken %v)", got, err, body, tc.brokenBody)
+				}
+			} else if _, err := resp.Body.Read(make([]byte, 1)); err != nil {
+				t.Fatal(err)
+			}
+			_ = resp.Body.Close()
+			tr.mu.Lock()
+			kept := len(tr.idle)
+			tr.mu.Unlock()
+			if (kept == 1) != tc.wantKept {
+				t.Errorf("connections kept: %d, want kept %v", kept, tc.wantKept)
+			}
+		})
+	}
+}
+
+// TestRawAtEnd: a gzip stream's end is the answer's end only if the raw
+// body has nothing after it.
+func TestRawAtEnd(t *testing.T) {
+	for _, tc := range []struct {
+		rest string
+		want bool
+	}{{"", true}, {"x", false}, {"\x1f\x8b", false}} {
+		b := &answerBody{raw: io.NopCloser(strings.NewReader(tc.rest))}
+		if got := b.rawAtEnd(); got != tc.want {
+			t.Errorf("after a gzip stream, %q left: rawAtEnd() = %v, want %v", tc.rest, got, tc.want)
 		}
 	}
 }
