@@ -92,7 +92,7 @@ func (t *kubeletTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 				return nil, err
 			}
 		}
-		resp, err := t.exchange(conn, sent)
+		resp, err := t.exchange(conn, key, sent)
 		if err == nil && reused && resp.StatusCode == http.StatusRequestTimeout {
 			_ = resp.Body.Close()
 			continue
@@ -124,8 +124,9 @@ func keptConnGone(err error) bool {
 
 // exchange writes req on conn and reads the answer's head. The request's
 // context bounds both and the reading of the body: its deadline becomes
-// the connection's, and its cancellation cuts the connection short.
-func (t *kubeletTransport) exchange(conn net.Conn, req *http.Request) (*http.Response, error) {
+// the connection's, and its cancellation cuts the connection short. The
+// body keeps conn under key once read (see answerBody).
+func (t *kubeletTransport) exchange(conn net.Conn, key string, req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	deadline, _ := ctx.Deadline() // the zero time when there is none
 	if err := conn.SetDeadline(deadline); err != nil {
@@ -185,7 +186,7 @@ func (t *kubeletTransport) exchange(conn net.Conn, req *http.Request) (*http.Res
 		return fail(err)
 	}
 	bound.left = -1 // the body is bounded by its reader
-	resp.Body = &answerBody{t: t, conn: conn, key: req.URL.Scheme + "://" + req.URL.Host, r: r, raw: resp.Body, stop: stop, keep: !resp.Close}
+	resp.Body = &answerBody{t: t, conn: conn, key: key, r: r, raw: resp.Body, stop: stop, keep: !resp.Close}
 	return resp, nil
 }
 
