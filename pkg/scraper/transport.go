@@ -23,6 +23,40 @@ import (
 	"github.com/klauspost/compress/gzip"
 )
 
+// The kubelet transport, in short.
+//
+// What it speaks: HTTP/1.1 GETs, one at a time per connection, over TCP or
+// TLS (ALPN offers http/1.1 only). Answers are read by net/http's own
+// ReadResponse: Content-Length or chunked bodies, or a body up to the
+// connection's end; gzip is asked for and taken off as net/http does (the
+// coding's name in any case, multi-member streams). 1xx answers before
+// the final one are skipped, at most maxInformationalResponses.
+//
+// What it refuses: an answer head (status line and headers, 1xx included)
+// over maxResponseHeadBytes (ErrResponseHeadTooLarge); anything
+// ReadResponse refuses. Requests a proxy from the environment applies to
+// are not its own: they go through net/http (fallback). Redirects are the
+// client's to refuse (see Client).
+//
+// When a connection is kept (answerBody.Close): only if its answer was read
+// to the end without error (the gzip stream's end being the body's end),
+// the kubelet did not ask to close it, and nothing more was sent after the
+// answer. It is kept for the next request to the same scheme and address
+// and closed after idleTimeout (closeIdle) or at the round's end when the
+// client closes connections after each round.
+//
+// When a request is sent again: once, on a new connection, if it went out
+// on a kept connection and that connection turned out to be gone (EOF,
+// reset, broken pipe, closed before any answer byte; see keptConnGone) or
+// was answered 408, and the request's context is still live. A GET of
+// /metrics/resource is safe to repeat.
+//
+// Why not net/http's transport: it keeps a reading goroutine per kept
+// connection, and its HTTP/2 client frame and bufio buffers, for every
+// kubelet for the whole resolution; here an idle connection keeps only its
+// TLS state (the figures: docs/performance.md). --kubelet-net-http-transport
+// sends every request through net/http instead.
+
 // kubeletTransport is the round tripper kubelet scrapes go through: HTTP/1.1
 // over one kept connection per kubelet, with nothing running while a
 // connection waits for the next round. net/http's transport would keep a
