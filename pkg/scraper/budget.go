@@ -28,17 +28,17 @@ type AnswerBudget struct {
 	maxAnswer int64
 }
 
-// BudgetShareOfMemoryLimit is the part of the Go memory limit that answers
+// budgetShareOfMemoryLimit is the part of the Go memory limit that answers
 // in flight may hold; the rest is for the store, the informers' caches and
 // the API's answers.
-const BudgetShareOfMemoryLimit = 4
+const budgetShareOfMemoryLimit = 4
 
 // NewAnswerBudget returns the budget for a process whose Go memory limit
 // is memoryLimit (math.MaxInt64: none). With a limit, answers in flight
 // may hold a quarter of it; without one, every request may hold an answer
 // of maxAnswer, as if there were no budget.
 func NewAnswerBudget(memoryLimit int64, concurrency int, maxAnswer int64) *AnswerBudget {
-	size := memoryLimit / BudgetShareOfMemoryLimit
+	size := memoryLimit / budgetShareOfMemoryLimit
 	if memoryLimit == math.MaxInt64 || memoryLimit <= 0 {
 		size = growthAllowance * (maxAnswer + 1) * int64(max(concurrency, 1))
 	}
