@@ -9,8 +9,10 @@ package podindex
 
 import (
 	"fmt"
+	"hash/fnv"
 	"hash/maphash"
 	"maps"
+	"strconv"
 	"sync"
 	"unique"
 
@@ -31,15 +33,35 @@ type Pod struct {
 	Name string
 	// Labels may be shared with other pods: read only.
 	Labels map[string]string
-	// ResourceVersion is kept for the informer, which compares it (an
-	// update with the same version counts as a resync) and tracks it.
-	ResourceVersion string
+	// version is the pod's resource version, kept for the informer, which
+	// compares versions for equality only (in a relist, a pod of the same
+	// version counts as a resync). kube-apiserver's are decimal numbers
+	// (etcd revisions) and are kept as one; any other is kept as its hash,
+	// which tells the same equality. A number takes half a string's
+	// header and no allocation of its own.
+	version uint64
 }
 
 // NewPod is the index's pod for these fields.
 func NewPod(namespace, name, node string, labels map[string]string, resourceVersion string) *Pod {
-	return &Pod{namespace: unique.Make(namespace), node: unique.Make(node), Name: name, Labels: labels, ResourceVersion: resourceVersion}
+	return &Pod{namespace: unique.Make(namespace), node: unique.Make(node), Name: name, Labels: labels, version: versionOf(resourceVersion)}
 }
+
+// versionOf is a resource version as Pod keeps it: the number it spells
+// when it spells one canonically, otherwise its hash.
+func versionOf(resourceVersion string) uint64 {
+	if n, err := strconv.ParseUint(resourceVersion, 10, 64); err == nil && strconv.FormatUint(n, 10) == resourceVersion {
+		return n
+	}
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(resourceVersion))
+	return h.Sum64()
+}
+
+// ResourceVersion is the pod's resource version: the one it was given if
+// that was a canonical decimal number, or a stand-in equal for equal
+// versions (see Pod.version).
+func (p *Pod) ResourceVersion() string { return strconv.FormatUint(p.version, 10) }
 
 // Namespace is the pod's namespace.
 func (p *Pod) Namespace() string { return p.namespace.Value() }
@@ -51,7 +73,7 @@ func (p *Pod) Node() string { return p.node.Value() }
 // GetObjectMeta gives client-go (meta.Accessor: keys, the namespace index,
 // resync detection) a read-only view of the pod's metadata.
 func (p *Pod) GetObjectMeta() metav1.Object {
-	return &metav1.ObjectMeta{Namespace: p.Namespace(), Name: p.Name, Labels: p.Labels, ResourceVersion: p.ResourceVersion}
+	return &metav1.ObjectMeta{Namespace: p.Namespace(), Name: p.Name, Labels: p.Labels, ResourceVersion: p.ResourceVersion()}
 }
 
 // Trimmer is the pod informer's transform. Pods of one owner usually carry

@@ -142,7 +142,7 @@ func TestLookups(t *testing.T) {
 			t.Errorf("List(%q, %v) = %v, want %v", tc.ns, tc.sel, got, tc.want)
 		}
 	}
-	if p, err := Get(index, "b", "web-2"); err != nil || p == nil || p.ResourceVersion != "3" {
+	if p, err := Get(index, "b", "web-2"); err != nil || p == nil || p.ResourceVersion() != "3" {
 		t.Errorf("Get(b, web-2) = %+v, %v", p, err)
 	}
 	if p, err := Get(index, "b", "web-1"); err != nil || p != nil {
@@ -264,5 +264,30 @@ func TestInformer(t *testing.T) {
 	}
 	if p, err := Get(informer.GetIndexer(), "ns", "web"); err != nil || p != nil {
 		t.Errorf("Get after delete = %v, %v", p, err)
+	}
+}
+
+// TestResourceVersion: kube-apiserver's decimal versions come back as
+// they were given; any other version comes back as a stand-in that is
+// equal for equal versions and differs for different ones.
+func TestResourceVersion(t *testing.T) {
+	for _, tc := range []struct{ given, want string }{
+		{"0", "0"}, {"9", "9"}, {"123456789", "123456789"}, {"18446744073709551615", "18446744073709551615"},
+	} {
+		if got := NewPod("ns", "p", "n", nil, tc.given).ResourceVersion(); got != tc.want {
+			t.Errorf("version %q kept as %q", tc.given, got)
+		}
+	}
+	others := []string{"", "007", "18446744073709551616", "abc", "1.5", "-1"}
+	seen := map[string]string{}
+	for _, given := range others {
+		a, b := NewPod("ns", "p", "n", nil, given).ResourceVersion(), NewPod("ns", "q", "n", nil, given).ResourceVersion()
+		if a != b {
+			t.Errorf("version %q: stand-ins %q and %q differ", given, a, b)
+		}
+		if prev, dup := seen[a]; dup {
+			t.Errorf("versions %q and %q share the stand-in %q", prev, given, a)
+		}
+		seen[a] = given
 	}
 }
