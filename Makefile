@@ -89,7 +89,7 @@ soak: build ## A long run (SOAK_DURATION, default 30m; SOAK_NODES, default 200) 
 
 fuzz: ## Fuzz the kubelet decoder against expfmt, the kubelet transport against net/http, the store against a reference and the pod list encoders against the codecs, FUZZTIME each (default 60s).
 	go test ./pkg/scraper -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $${FUZZTIME:-60s}
-	go test ./pkg/scraper -run '^$$' -fuzz '^FuzzTransportFraming$$' -fuzztime $${FUZZTIME:-60s}
+	go test ./pkg/scraper/internal/kubelethttp -run '^$$' -fuzz '^FuzzTransportFraming$$' -fuzztime $${FUZZTIME:-60s}
 	go test ./pkg/storage -run '^$$' -fuzz '^FuzzStoreWrite$$' -fuzztime $${FUZZTIME:-60s}
 	go test ./pkg/api/podlist -run '^$$' -fuzz FuzzListEncoding -fuzztime $${FUZZTIME:-60s}
 

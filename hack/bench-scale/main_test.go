@@ -285,7 +285,7 @@ func TestCategorize(t *testing.T) {
 			{Value: []int64{1, 4}, Location: loc("github.com/kubemetrics/metrics-server/pkg/storage.(*Store).Write", "github.com/kubemetrics/metrics-server/pkg/scraper.(*Scraper).scrapeNode")},
 			{Value: []int64{1, 50}, Location: loc("crypto/tls.(*Conn).readRecordOrCCS", "net/http.(*persistConn).readLoop")},
 			{Value: []int64{1, 30}, Location: loc("net/http.(*http2Transport).newClientConn.http2NewFramer.func2", "net/http.(*http2ClientConn).readLoop")},
-			{Value: []int64{1, 40}, Location: loc("crypto/tls.(*Conn).readRecordOrCCS", "github.com/kubemetrics/metrics-server/pkg/scraper.(*kubeletTransport).exchange", "github.com/kubemetrics/metrics-server/pkg/scraper.(*Client).Fetch")},
+			{Value: []int64{1, 40}, Location: loc("crypto/tls.(*Conn).readRecordOrCCS", "github.com/kubemetrics/metrics-server/pkg/scraper/internal/kubelethttp.(*Transport).exchange", "github.com/kubemetrics/metrics-server/pkg/scraper.(*Client).Fetch")},
 			{Value: []int64{1, 6}, Location: loc("net.newFD", "net.(*Dialer).DialContext", "github.com/kubemetrics/metrics-server/pkg/scraper.(*Client).dialKubelet.func1")},
 			{Value: []int64{1, 7}, Location: loc("encoding/json.Unmarshal", "k8s.io/client-go/tools/cache.(*Reflector).watch")},
 			{Value: []int64{1, 5}, Location: loc("k8s.io/apimachinery/pkg/apis/meta/v1.(*ObjectMeta).Unmarshal", "k8s.io/apimachinery/pkg/watch.(*StreamWatcher).receive")},

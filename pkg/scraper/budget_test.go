@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubemetrics/metrics-server/test/kubeletsim"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
 )
@@ -152,7 +153,7 @@ func goMemory() uint64 {
 // answerOfSize is a valid kubelet answer of exactly size bytes: a node,
 // pods, then comment lines.
 func answerOfSize(size int) []byte {
-	b := bytes.NewBuffer(nodeAnswer(200, 2))
+	b := bytes.NewBuffer(kubeletsim.UniformAnswer(200, 2, time.Unix(1_700_000_000, 0)))
 	line := "# " + strings.Repeat("p", 1021) + "\n"
 	for b.Len()+len(line) <= size {
 		b.WriteString(line)
@@ -172,7 +173,7 @@ func TestAnswersAtTheLimitFitTheMemoryLimit(t *testing.T) {
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(memoryLimit))
 	budget := NewAnswerBudget(memoryLimit, 256, 64<<20)
 	huge := answerOfSize(int(budget.MaxAnswer()))
-	ordinary := nodeAnswer(30, 2)
+	ordinary := kubeletsim.UniformAnswer(30, 2, time.Unix(1_700_000_000, 0))
 
 	var nodes []*corev1.Node
 	serve := func(name string, answer []byte) {

@@ -19,6 +19,8 @@ import (
 	"github.com/prometheus/common/expfmt"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
+
+	"github.com/kubemetrics/metrics-server/pkg/scraper/internal/kubelethttp"
 )
 
 // ResourceMetricsPathAnnotation on a Node replaces the path scraped on its
@@ -79,8 +81,10 @@ const sessionCacheSize = 16384
 type Client struct {
 	cfg  ClientConfig
 	http *http.Client
-	// kubelets carries the requests, and proxied ones through fallback.
-	kubelets *kubeletTransport
+	// kubelets carries the requests, and proxied ones through fallback;
+	// it opens connections with dial.
+	kubelets *kubelethttp.Transport
+	dial     func(ctx context.Context, scheme, addr string) (net.Conn, error)
 	fallback *http.Transport
 	// nodeNames, when set, verifies kubelet certificates; it learns each
 	// node's names from Fetch.
@@ -139,15 +143,15 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		MaxIdleConnsPerHost: 1,
 		IdleConnTimeout:     cfg.IdleConnTimeout,
 		// The own transport's bound on an answer's head, not net/http's.
-		MaxResponseHeaderBytes: maxResponseHeadBytes,
+		MaxResponseHeaderBytes: kubelethttp.MaxResponseHeadBytes,
 	}
-	c.kubelets = &kubeletTransport{
-		dial:        c.dialKubelet(dialer, tlsConfig),
-		proxy:       http.ProxyFromEnvironment,
-		fallback:    c.fallback,
-		idleTimeout: cfg.IdleConnTimeout,
-		now:         time.Now,
-	}
+	c.dial = c.dialKubelet(dialer, tlsConfig)
+	c.kubelets = kubelethttp.New(kubelethttp.Config{
+		Dial:        c.dial,
+		Proxy:       http.ProxyFromEnvironment,
+		Fallback:    c.fallback,
+		IdleTimeout: cfg.IdleConnTimeout,
+	})
 	var transport http.RoundTripper = c.kubelets
 	if cfg.NetHTTPTransport {
 		transport = c.fallback
@@ -221,10 +225,10 @@ func (c *Client) EndRound() {
 		c.nodeNames.endRound()
 	}
 	if c.cfg.CloseAfterRound {
-		c.kubelets.closeIdle(0)
+		c.kubelets.CloseIdle(0)
 		c.fallback.CloseIdleConnections()
 	} else if c.cfg.IdleConnTimeout > 0 {
-		c.kubelets.closeIdle(c.cfg.IdleConnTimeout)
+		c.kubelets.CloseIdle(c.cfg.IdleConnTimeout)
 	}
 }
 
@@ -377,7 +381,7 @@ func classify(ctx context.Context, err error) string {
 	if reason, ok := tlsReason(err); ok {
 		return reason
 	}
-	if errors.Is(err, ErrResponseHeadTooLarge) {
+	if errors.Is(err, kubelethttp.ErrResponseHeadTooLarge) {
 		return ReasonTooLarge
 	}
 	var opErr *net.OpError

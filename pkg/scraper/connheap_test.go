@@ -44,7 +44,7 @@ func serveKubelets(count string) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	answer := nodeAnswer(30, 2)
+	answer := kubeletsim.UniformAnswer(30, 2, time.Unix(1_700_000_000, 0))
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 		kubeletsim.WriteMaybeGzipped(w, r, answer)
@@ -56,21 +56,6 @@ func serveKubelets(count string) {
 		fmt.Println(srv.URL)
 	}
 	_, _ = io.Copy(io.Discard, os.Stdin)
-}
-
-// nodeAnswer is a kubelet's answer for pods × containers.
-func nodeAnswer(pods, containers int) []byte {
-	now := time.Unix(1_700_000_000, 0)
-	s := &kubeletsim.NodeStats{Time: now, CPUNanos: 1e12, MemoryBytes: 1 << 30}
-	for p := range pods {
-		ps := kubeletsim.PodStats{Namespace: "namespace-0042", Name: fmt.Sprintf("deployment-5d8f9c7b6d-%05d", p)}
-		for c := range containers {
-			ps.Containers = append(ps.Containers, kubeletsim.ContainerStats{
-				Name: fmt.Sprintf("container-%d", c), StartTime: now.Add(-time.Hour), CPUNanos: 1e10, MemoryBytes: 1 << 26})
-		}
-		s.Pods = append(s.Pods, ps)
-	}
-	return kubeletsim.AppendResourceMetrics(nil, s)
 }
 
 // startKubelets runs n kubelets in a child process and returns a node for

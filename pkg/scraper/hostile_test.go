@@ -7,9 +7,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -90,7 +90,7 @@ func TestHostileAnswerHeads(t *testing.T) {
 // TestRedirectNotFollowed: a kubelet that redirects (here from HTTPS to a
 // plain-HTTP address) fails with a clear reason, and nothing is sent where
 // it points, on the scraper's own transport and through net/http's (which
-// proxied kubelets take). Before, the redirect was followed with the
+// proxied kubelets take, and every kubelet with NetHTTPTransport). Before, the redirect was followed with the
 // bearer token, in clear.
 func TestRedirectNotFollowed(t *testing.T) {
 	var mu sync.Mutex
@@ -105,19 +105,15 @@ func TestRedirectNotFollowed(t *testing.T) {
 		http.Redirect(w, r, plain.URL+"/metrics/resource", http.StatusFound)
 	}))
 	defer kubelet.Close()
-	for _, path := range []string{"own transport", "net/http's transport"} {
-		t.Run(path, func(t *testing.T) {
+	for _, netHTTP := range []bool{false, true} {
+		t.Run(fmt.Sprintf("net/http %v", netHTTP), func(t *testing.T) {
 			client, err := NewClient(ClientConfig{
 				Rest:   &rest.Config{BearerToken: "secret", TLSClientConfig: rest.TLSClientConfig{CAData: httptestCA}},
 				Scheme: "https", UseNodeStatusPort: true, AddressTypes: []corev1.NodeAddressType{corev1.NodeInternalIP},
-				MaxBodyBytes: 1 << 20,
+				MaxBodyBytes: 1 << 20, NetHTTPTransport: netHTTP,
 			})
 			if err != nil {
 				t.Fatal(err)
-			}
-			if path == "net/http's transport" {
-				client.kubelets.proxy = func(*http.Request) (*url.URL, error) { return url.Parse("http://proxy.invalid") }
-				client.fallback.Proxy = nil // straight to the kubelet, through net/http
 			}
 			var buf bytes.Buffer
 			err = client.Fetch(context.Background(), kubeletAt(t, "node", kubelet.URL), &buf, nil)

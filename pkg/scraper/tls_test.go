@@ -213,7 +213,7 @@ func TestNodeNamesPerAddress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := client.kubelets.dial(ctx, "https", addr)
+	conn, err := client.dial(ctx, "https", addr)
 	if err != nil {
 		t.Fatalf("a new connection to node-a after node-b's fetch: %v", err)
 	}

@@ -4,21 +4,17 @@
 package scraper
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
 	"encoding/pem"
 	"errors"
-	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -207,7 +203,12 @@ func answer408OnReuse() http.HandlerFunc {
 func TestTransportCancel(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
+	var stalled atomic.Bool
 	k := newCountingKubelet(t, func(w http.ResponseWriter, r *http.Request) {
+		if !stalled.CompareAndSwap(false, true) {
+			textAnswer(w, r)
+			return
+		}
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		_, _ = w.Write(transportPayload[:100])
 		w.(http.Flusher).Flush()
@@ -217,121 +218,20 @@ func TestTransportCancel(t *testing.T) {
 		}
 	})
 	client := testClient(t, 1<<20)
+	node := kubeletAt(t, "node", k.URL)
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	var buf bytes.Buffer
-	err := client.Fetch(ctx, kubeletAt(t, "node", k.URL), &buf, nil)
+	err := client.Fetch(ctx, node, &buf, nil)
 	var se *ScrapeError
 	if !errors.As(err, &se) || se.Reason != ReasonTimeout {
 		t.Fatalf("Fetch: %v, want a %s error", err, ReasonTimeout)
 	}
-	if n := len(client.kubelets.idle); n != 0 {
-		t.Errorf("%d connections kept after a cut answer, want 0", n)
+	if err := client.Fetch(context.Background(), node, &buf, nil); err != nil {
+		t.Fatalf("the next Fetch: %v", err)
 	}
-}
-
-// TestTransportIdle: a kept connection idle for the idle timeout is closed,
-// by the next request to its kubelet or at the end of a round.
-func TestTransportIdle(t *testing.T) {
-	k := newCountingKubelet(t, textAnswer)
-	client := testClient(t, 1<<20)
-	now := time.Unix(1_700_000_000, 0)
-	client.kubelets.now = func() time.Time { return now }
-	node := kubeletAt(t, "node", k.URL)
-	var buf bytes.Buffer
-	fetch := func() {
-		t.Helper()
-		if err := client.Fetch(context.Background(), node, &buf, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	fetch()
-	now = now.Add(time.Minute - time.Second) // testClient's idle timeout is a minute
-	fetch()
-	if got := k.connCount(); got != 1 {
-		t.Fatalf("%d connections, want the first kept", got)
-	}
-	now = now.Add(time.Minute)
-	fetch()
 	if got := k.connCount(); got != 2 {
-		t.Fatalf("%d connections, want a new one after a minute idle", got)
-	}
-	client.EndRound()
-	if n := len(client.kubelets.idle); n != 1 {
-		t.Fatalf("%d connections kept after a round, want 1", n)
-	}
-	now = now.Add(time.Minute)
-	client.EndRound()
-	if n := len(client.kubelets.idle); n != 0 {
-		t.Errorf("%d connections kept a minute after their last use, want 0", n)
-	}
-}
-
-// TestTransportProxy: a request a proxy from the environment applies to
-// goes through net/http's transport.
-func TestTransportProxy(t *testing.T) {
-	var proxied []string
-	tr := &kubeletTransport{
-		proxy: func(r *http.Request) (*url.URL, error) {
-			if r.URL.Host == "behind-proxy:10250" {
-				return url.Parse("http://proxy:3128")
-			}
-			return nil, nil
-		},
-		fallback: roundTripFunc(func(r *http.Request) (*http.Response, error) {
-			proxied = append(proxied, r.URL.Host)
-			return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody}, nil
-		}),
-		dial: func(context.Context, string, string) (net.Conn, error) {
-			return nil, errors.New("dialed directly")
-		},
-		now: time.Now,
-	}
-	for _, host := range []string{"behind-proxy:10250", "direct:10250"} {
-		req, _ := http.NewRequest(http.MethodGet, "https://"+host+"/metrics/resource", nil)
-		resp, err := tr.RoundTrip(req)
-		if err == nil {
-			_ = resp.Body.Close()
-		}
-		if direct := host == "direct:10250"; direct != (err != nil) {
-			t.Errorf("%s: %v", host, err)
-		}
-	}
-	if len(proxied) != 1 || proxied[0] != "behind-proxy:10250" {
-		t.Errorf("proxied %v, want [behind-proxy:10250]", proxied)
-	}
-}
-
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-
-// BenchmarkGunzipAnswer reads a gzipped answer of 30 pods × 2 containers
-// through the transport's pooled gzip reader, as a scrape does.
-func BenchmarkGunzipAnswer(b *testing.B) {
-	payload := nodeAnswer(30, 2)
-	var gzipped bytes.Buffer
-	w := gzip.NewWriter(&gzipped)
-	if _, err := w.Write(payload); err != nil {
-		b.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		b.Fatal(err)
-	}
-	t := &kubeletTransport{}
-	var out bytes.Buffer
-	b.SetBytes(int64(len(payload)))
-	b.ReportAllocs()
-	for b.Loop() {
-		gz, err := t.gzipReader(bytes.NewReader(gzipped.Bytes()))
-		if err != nil {
-			b.Fatal(err)
-		}
-		out.Reset()
-		if _, err := out.ReadFrom(gz); err != nil {
-			b.Fatal(err)
-		}
-		t.gzips.Put(gz)
+		t.Errorf("%d connections for a cut answer and the next, want 2 (the cut one not kept)", got)
 	}
 }
 
@@ -371,130 +271,6 @@ func TestNetHTTPTransport(t *testing.T) {
 		mu.Unlock()
 		if got != tc.wantProto || buf.Len() == 0 {
 			t.Errorf("net/http %v: %s, %d bytes; want %s and the answer", tc.netHTTP, got, buf.Len(), tc.wantProto)
-		}
-	}
-}
-
-// serveKeepAlive listens on loopback and answers every request of every
-// connection with answer, keeping the connection open.
-func serveKeepAlive(t *testing.T, answer []byte) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = l.Close() })
-	go func() {
-		for {
-			conn, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer conn.Close()
-				r := bufio.NewReader(conn)
-				for {
-					_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
-					if _, err := http.ReadRequest(r); err != nil {
-						return
-					}
-					if _, err := conn.Write(answer); err != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
-	return l.Addr().String()
-}
-
-func gzipped(t *testing.T, s string) []byte {
-	var b bytes.Buffer
-	zw := gzip.NewWriter(&b)
-	if _, err := zw.Write([]byte(s)); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
-// TestConnectionReuseRules: a connection is kept for the next request only
-// when its answer was read to the end, gzip's end being the body's end
-// too, the kubelet did not ask to close it, and nothing more came after
-// the answer; otherwise it is closed.
-func TestConnectionReuseRules(t *testing.T) {
-	body := "node_cpu_usage_seconds_total 1 1700000000000\n"
-	gz := gzipped(t, body)
-	withLength := func(headers string, b []byte) []byte {
-		return append([]byte(fmt.Sprintf("HTTP/1.1 200 OK\r\n%sContent-Length: %d\r\n\r\n", headers, len(b))), b...)
-	}
-	tests := []struct {
-		name    string
-		answer  []byte
-		readAll bool
-		// brokenBody: reading the body fails.
-		brokenBody bool
-		wantKept   bool
-	}{
-		{"content length, read to the end", withLength("", []byte(body)), true, false, true},
-		{"chunked, read to the end", []byte(fmt.Sprintf("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n", len(body), body)), true, false, true},
-		{"gzip, its end the body's end", withLength("Content-Encoding: gzip\r\n", gz), true, false, true},
-		{"two gzip members", withLength("Content-Encoding: gzip\r\n", append(gzipped(t, body[:10]), gzipped(t, body[10:])...)), true, false, true},
-		{"the kubelet asks to close", withLength("Connection: close\r\n", []byte(body)), true, false, false},
-		{"read in part", withLength("", []byte(body)), false, false, false},
-		{"gzip, then bytes that are not", withLength("Content-Encoding: gzip\r\n", append(slices.Clone(gz), "trailing"...)), true, true, false},
-		{"bytes after the answer", append(withLength("", []byte(body)), "HTTP/1.1 200 OK\r\n"...), true, false, false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			addr := serveKeepAlive(t, tc.answer)
-			dialer := &net.Dialer{}
-			tr := &kubeletTransport{
-				dial: func(ctx context.Context, _, addr string) (net.Conn, error) {
-					return dialer.DialContext(ctx, "tcp", addr)
-				},
-				proxy: func(*http.Request) (*url.URL, error) { return nil, nil },
-				now:   time.Now,
-			}
-			defer tr.closeIdle(0)
-			req, err := http.NewRequest(http.MethodGet, "http://"+addr+"/metrics/resource", nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp, err := tr.RoundTrip(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tc.readAll {
-				got, err := io.ReadAll(resp.Body)
-				if (err != nil) != tc.brokenBody || !tc.brokenBody && string(got) != body {
-					t.Fatalf("read %q, %v; want %q (broken %v)", got, err, body, tc.brokenBody)
-				}
-			} else if _, err := resp.Body.Read(make([]byte, 1)); err != nil {
-				t.Fatal(err)
-			}
-			_ = resp.Body.Close()
-			tr.mu.Lock()
-			kept := len(tr.idle)
-			tr.mu.Unlock()
-			if (kept == 1) != tc.wantKept {
-				t.Errorf("connections kept: %d, want kept %v", kept, tc.wantKept)
-			}
-		})
-	}
-}
-
-// TestRawAtEnd: a gzip stream's end is the answer's end only if the raw
-// body has nothing after it.
-func TestRawAtEnd(t *testing.T) {
-	for _, tc := range []struct {
-		rest string
-		want bool
-	}{{"", true}, {"x", false}, {"\x1f\x8b", false}} {
-		b := &answerBody{raw: io.NopCloser(strings.NewReader(tc.rest))}
-		if got := b.rawAtEnd(); got != tc.want {
-			t.Errorf("after a gzip stream, %q left: rawAtEnd() = %v, want %v", tc.rest, got, tc.want)
 		}
 	}
 }

@@ -8,6 +8,7 @@ package kubeletsim
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"strconv"
 	"time"
@@ -72,6 +73,22 @@ func SortPods(pods []PodStats) {
 	for i := range pods {
 		slices.SortFunc(pods[i].Containers, func(a, b ContainerStats) int { return cmp.Compare(a.Name, b.Name) })
 	}
+}
+
+// UniformAnswer is the answer of a kubelet at at with pods pods of
+// containers containers each, all alike but for their names: what
+// benchmarks of reading an answer read.
+func UniformAnswer(pods, containers int, at time.Time) []byte {
+	s := &NodeStats{Time: at, CPUNanos: 1e12, MemoryBytes: 1 << 30}
+	for p := range pods {
+		ps := PodStats{Namespace: "namespace-0042", Name: fmt.Sprintf("deployment-5d8f9c7b6d-%05d", p)}
+		for c := range containers {
+			ps.Containers = append(ps.Containers, ContainerStats{
+				Name: fmt.Sprintf("container-%d", c), StartTime: at.Add(-time.Hour), CPUNanos: 1e10, MemoryBytes: 1 << 26})
+		}
+		s.Pods = append(s.Pods, ps)
+	}
+	return AppendResourceMetrics(nil, s)
 }
 
 type containerRef struct {

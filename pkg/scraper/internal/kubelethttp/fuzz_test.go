@@ -1,7 +1,7 @@
 // Copyright 2026 The kubemetrics Authors.
 // SPDX-License-Identifier: Apache-2.0
 
-package scraper
+package kubelethttp
 
 import (
 	"bufio"
@@ -13,7 +13,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +20,7 @@ import (
 
 // FuzzTransportFraming answers a GET on loopback with the fuzzer's bytes,
 // as a kubelet (or anything between it and the server) could, and reads
-// the answer through the scraper's transport and through net/http's: the
+// the answer through the transport and through net/http's: the
 // status line, headers, 1xx answers, chunked and Content-Length bodies,
 // gzip, and a second request after the first (on its kept connection, or
 // a new one). The transport may refuse what net/http reads only for a head
@@ -51,19 +50,13 @@ func FuzzTransportFraming(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, answer []byte) {
 		reqURL := "http://" + serveRaw(t, answer) + "/metrics/resource"
-		ours := &kubeletTransport{
-			dial: func(ctx context.Context, _, addr string) (net.Conn, error) {
-				return (&net.Dialer{}).DialContext(ctx, "tcp", addr)
-			},
-			proxy: func(*http.Request) (*url.URL, error) { return nil, nil },
-			now:   time.Now,
-		}
+		ours := plainTransport(0, nil)
 		theirs := &http.Transport{}
 		defer theirs.CloseIdleConnections()
 		first := fetchThrough(t, ours, reqURL)
 		second := fetchThrough(t, ours, reqURL)
 		ref := fetchThrough(t, theirs, reqURL)
-		ours.closeIdle(0)
+		ours.CloseIdle(0)
 		if first.usable() != second.usable() || first.usable() && first.body != second.body {
 			t.Fatalf("the same answer read twice: %v, then %v", first, second)
 		}

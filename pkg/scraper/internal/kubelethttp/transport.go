@@ -1,7 +1,48 @@
 // Copyright 2026 The kubemetrics Authors.
 // SPDX-License-Identifier: Apache-2.0
 
-package scraper
+// Package kubelethttp is the HTTP client the scraper reaches kubelets
+// with: a round tripper in place of net/http's transport on the hot path.
+//
+// What it speaks: HTTP/1.1 GETs, one at a time per connection, over the
+// connections its Dial opens (TCP, or TLS offering http/1.1 only). Answers
+// are read by net/http's own ReadResponse: Content-Length or chunked
+// bodies, or a body up to the connection's end; gzip is asked for and
+// taken off as net/http does (the coding's name in any case, multi-member
+// streams). 1xx answers before the final one are skipped, at most
+// maxInformationalResponses.
+//
+// What it refuses: an answer head (status line and headers, 1xx included)
+// over MaxResponseHeadBytes (ErrResponseHeadTooLarge); anything
+// ReadResponse refuses. Requests a proxy from the environment applies to
+// are not its own: they go through Config.Fallback, net/http's transport.
+// Redirects are returned, not followed: the client's to refuse.
+//
+// When a connection is kept (answerBody.Close): only if its answer was read
+// to the end without error (the gzip stream's end being the body's end),
+// the kubelet did not ask to close it, and nothing more was sent after the
+// answer. It is kept for the next request to the same scheme and address,
+// one per address, and closed once idle for Config.IdleTimeout, or by
+// CloseIdle.
+//
+// When a request is sent again: once, on a new connection, if it went out
+// on a kept connection and that connection turned out to be gone (EOF,
+// reset, broken pipe, closed before any answer byte; see keptConnGone) or
+// was answered 408, and the request's context is still live. A GET of
+// /metrics/resource is safe to repeat. A request on a new connection is
+// never sent again.
+//
+// Why not net/http's transport: it keeps a reading goroutine per kept
+// connection (two for HTTP/1.1), and its HTTP/2 client a frame buffer and
+// bufio buffers, for every kubelet for the whole resolution. Here the
+// buffers a request reads and writes through are pooled and held only
+// while it is in flight, and nothing runs while a connection waits for the
+// next round: an idle connection keeps only its TLS state (how much that
+// saves: docs/performance.md). A scrape is one GET per kubelet and round,
+// so nothing is lost without HTTP/2's streams. The scraper's
+// --kubelet-net-http-transport sends every request through net/http
+// instead.
+package kubelethttp
 
 import (
 	"bufio"
@@ -23,67 +64,41 @@ import (
 	"github.com/klauspost/compress/gzip"
 )
 
-// The kubelet transport, in short.
-//
-// What it speaks: HTTP/1.1 GETs, one at a time per connection, over TCP or
-// TLS (ALPN offers http/1.1 only). Answers are read by net/http's own
-// ReadResponse: Content-Length or chunked bodies, or a body up to the
-// connection's end; gzip is asked for and taken off as net/http does (the
-// coding's name in any case, multi-member streams). 1xx answers before
-// the final one are skipped, at most maxInformationalResponses.
-//
-// What it refuses: an answer head (status line and headers, 1xx included)
-// over maxResponseHeadBytes (ErrResponseHeadTooLarge); anything
-// ReadResponse refuses. Requests a proxy from the environment applies to
-// are not its own: they go through net/http (fallback). Redirects are the
-// client's to refuse (see Client).
-//
-// When a connection is kept (answerBody.Close): only if its answer was read
-// to the end without error (the gzip stream's end being the body's end),
-// the kubelet did not ask to close it, and nothing more was sent after the
-// answer. It is kept for the next request to the same scheme and address
-// and closed after idleTimeout (closeIdle) or at the round's end when the
-// client closes connections after each round.
-//
-// When a request is sent again: once, on a new connection, if it went out
-// on a kept connection and that connection turned out to be gone (EOF,
-// reset, broken pipe, closed before any answer byte; see keptConnGone) or
-// was answered 408, and the request's context is still live. A GET of
-// /metrics/resource is safe to repeat.
-//
-// Why not net/http's transport: it keeps a reading goroutine per kept
-// connection, and its HTTP/2 client frame and bufio buffers, for every
-// kubelet for the whole resolution; here an idle connection keeps only its
-// TLS state (the figures: docs/performance.md). --kubelet-net-http-transport
-// sends every request through net/http instead.
-
-// kubeletTransport is the round tripper kubelet scrapes go through: HTTP/1.1
-// over one kept connection per kubelet, with nothing running while a
-// connection waits for the next round. net/http's transport would keep a
-// reading goroutine per connection (two for HTTP/1.1), and its HTTP/2
-// client a frame buffer and bufio buffers besides; here the buffers a
-// request reads and writes through are pooled and held only while it is in
-// flight, so what an idle connection keeps is its TLS state (how much that
-// saves: docs/performance.md).
-//
-// A scrape is one GET per kubelet and round, so nothing is lost without
-// HTTP/2's streams. Requests that a proxy from the environment applies to
-// go through fallback, net/http's transport.
-type kubeletTransport struct {
-	// dial opens a connection to addr ("host:port") for scheme, with TLS
+// Config says how the transport reaches kubelets.
+type Config struct {
+	// Dial opens a connection to addr ("host:port") for scheme, with TLS
 	// for https.
-	dial func(ctx context.Context, scheme, addr string) (net.Conn, error)
-	// proxy says which requests fallback takes.
-	proxy    func(*http.Request) (*url.URL, error)
-	fallback http.RoundTripper
-	// idleTimeout closes a kept connection idle that long (0: never).
-	idleTimeout time.Duration
-	now         func() time.Time
+	Dial func(ctx context.Context, scheme, addr string) (net.Conn, error)
+	// Proxy says which requests Fallback takes: those it gives a proxy
+	// for (nil: none).
+	Proxy    func(*http.Request) (*url.URL, error)
+	Fallback http.RoundTripper
+	// IdleTimeout closes a kept connection idle that long (0: never).
+	IdleTimeout time.Duration
+	// Now is the clock idle times are read on (nil: time.Now).
+	Now func() time.Time
+}
+
+// Transport is the round tripper kubelet scrapes go through: HTTP/1.1
+// over one kept connection per kubelet (see the package's comment).
+type Transport struct {
+	cfg Config
 
 	mu   sync.Mutex
 	idle map[string]idleConn // by scheme and address
 
 	readers, writers, gzips sync.Pool
+}
+
+// New returns a transport reaching kubelets as cfg says.
+func New(cfg Config) *Transport {
+	if cfg.Proxy == nil {
+		cfg.Proxy = func(*http.Request) (*url.URL, error) { return nil, nil }
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Transport{cfg: cfg}
 }
 
 type idleConn struct {
@@ -101,9 +116,9 @@ var aLongTimeAgo = time.Unix(1, 0)
 // kubelet closed meanwhile (or answered 408 on, as a proxy timing it out
 // does) is found out by the request and the request is sent once more on a
 // new connection: a scrape is a GET, safe to repeat.
-func (t *kubeletTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if proxyURL, err := t.proxy(req); err != nil || proxyURL != nil {
-		return t.fallback.RoundTrip(req)
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if proxyURL, err := t.cfg.Proxy(req); err != nil || proxyURL != nil {
+		return t.cfg.Fallback.RoundTrip(req)
 	}
 	key := req.URL.Scheme + "://" + req.URL.Host
 	// Ask for gzip, as net/http does (and upstream, through it), and take
@@ -122,7 +137,7 @@ func (t *kubeletTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		}
 		if conn == nil {
 			var err error
-			if conn, err = t.dial(req.Context(), req.URL.Scheme, req.URL.Host); err != nil {
+			if conn, err = t.cfg.Dial(req.Context(), req.URL.Scheme, req.URL.Host); err != nil {
 				return nil, err
 			}
 		}
@@ -160,7 +175,7 @@ func keptConnGone(err error) bool {
 // context bounds both and the reading of the body: its deadline becomes
 // the connection's, and its cancellation cuts the connection short. The
 // body keeps conn under key once read (see answerBody).
-func (t *kubeletTransport) exchange(conn net.Conn, key string, req *http.Request) (*http.Response, error) {
+func (t *Transport) exchange(conn net.Conn, key string, req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	deadline, _ := ctx.Deadline() // the zero time when there is none
 	if err := conn.SetDeadline(deadline); err != nil {
@@ -189,7 +204,7 @@ func (t *kubeletTransport) exchange(conn net.Conn, key string, req *http.Request
 	}
 	// The answer's head is read through a bound: a kubelet's is a few
 	// hundred bytes, and nothing else of it is held back by one.
-	bound := &headBound{r: conn, left: maxResponseHeadBytes}
+	bound := &headBound{r: conn, left: MaxResponseHeadBytes}
 	r := t.reader(bound)
 	// The first byte apart, so that a connection closed before any answer
 	// (a kept one the kubelet dropped) is told by its error from one that
@@ -224,7 +239,7 @@ func (t *kubeletTransport) exchange(conn net.Conn, key string, req *http.Request
 	return resp, nil
 }
 
-func (t *kubeletTransport) reader(conn io.Reader) *bufio.Reader {
+func (t *Transport) reader(conn io.Reader) *bufio.Reader {
 	if r, ok := t.readers.Get().(*bufio.Reader); ok {
 		r.Reset(conn)
 		return r
@@ -232,11 +247,11 @@ func (t *kubeletTransport) reader(conn io.Reader) *bufio.Reader {
 	return bufio.NewReader(conn)
 }
 
-// maxResponseHeadBytes bounds an answer's status line and headers (and
+// MaxResponseHeadBytes bounds an answer's status line and headers (and
 // those of the informational answers before it). A kubelet's are small;
 // net/http's client allows far more, which a kubelet, or anything between
 // it and the server, could make every scrape allocate.
-const maxResponseHeadBytes = 64 << 10
+const MaxResponseHeadBytes = 64 << 10
 
 // maxInformationalResponses is how many 1xx answers may come before the
 // final one, as in net/http.
@@ -244,7 +259,7 @@ const maxInformationalResponses = 5
 
 // ErrResponseHeadTooLarge is the error of an answer whose head is larger
 // than the scraper reads.
-var ErrResponseHeadTooLarge = fmt.Errorf("the answer's status line and headers are larger than %d bytes", maxResponseHeadBytes)
+var ErrResponseHeadTooLarge = fmt.Errorf("the answer's status line and headers are larger than %d bytes", MaxResponseHeadBytes)
 
 // headBound reads from r, at most left bytes while left is not negative,
 // then reports io.EOF: what reads the answer's head can ask for at most,
@@ -269,7 +284,7 @@ func (h *headBound) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (t *kubeletTransport) writer(conn net.Conn) *bufio.Writer {
+func (t *Transport) writer(conn net.Conn) *bufio.Writer {
 	if w, ok := t.writers.Get().(*bufio.Writer); ok {
 		w.Reset(conn)
 		return w
@@ -279,7 +294,7 @@ func (t *kubeletTransport) writer(conn net.Conn) *bufio.Writer {
 
 // take returns the kept connection to key, if there is one that has not
 // been idle too long.
-func (t *kubeletTransport) take(key string) (net.Conn, bool) {
+func (t *Transport) take(key string) (net.Conn, bool) {
 	t.mu.Lock()
 	ic, ok := t.idle[key]
 	delete(t.idle, key)
@@ -287,7 +302,7 @@ func (t *kubeletTransport) take(key string) (net.Conn, bool) {
 	if !ok {
 		return nil, false
 	}
-	if t.idleTimeout > 0 && t.now().Sub(ic.since) >= t.idleTimeout {
+	if t.cfg.IdleTimeout > 0 && t.cfg.Now().Sub(ic.since) >= t.cfg.IdleTimeout {
 		_ = ic.conn.Close()
 		return nil, false
 	}
@@ -295,14 +310,14 @@ func (t *kubeletTransport) take(key string) (net.Conn, bool) {
 }
 
 // keep files conn as key's kept connection; a key has one at most.
-func (t *kubeletTransport) keep(key string, conn net.Conn) {
+func (t *Transport) keep(key string, conn net.Conn) {
 	t.mu.Lock()
 	_, taken := t.idle[key]
 	if !taken {
 		if t.idle == nil {
 			t.idle = make(map[string]idleConn)
 		}
-		t.idle[key] = idleConn{conn, t.now()}
+		t.idle[key] = idleConn{conn, t.cfg.Now()}
 	}
 	t.mu.Unlock()
 	if taken {
@@ -310,11 +325,11 @@ func (t *kubeletTransport) keep(key string, conn net.Conn) {
 	}
 }
 
-// closeIdle closes the kept connections idle for at least d (all of them
+// CloseIdle closes the kept connections idle for at least d (all of them
 // for 0): those of kubelets no longer scraped, or all after a round when
 // connections are not kept.
-func (t *kubeletTransport) closeIdle(d time.Duration) {
-	now := t.now()
+func (t *Transport) CloseIdle(d time.Duration) {
+	now := t.cfg.Now()
 	var closing []net.Conn
 	t.mu.Lock()
 	for key, ic := range t.idle {
@@ -333,7 +348,7 @@ func (t *kubeletTransport) closeIdle(d time.Duration) {
 // for gzip and got it, and on Close keeps the connection for the next
 // request if the body was read to its end, or closes it.
 type answerBody struct {
-	t    *kubeletTransport
+	t    *Transport
 	conn net.Conn
 	key  string
 	r    *bufio.Reader
@@ -398,7 +413,7 @@ func (b *answerBody) Close() error {
 	return nil
 }
 
-func (t *kubeletTransport) gzipReader(r io.Reader) (*gzip.Reader, error) {
+func (t *Transport) gzipReader(r io.Reader) (*gzip.Reader, error) {
 	if gz, ok := t.gzips.Get().(*gzip.Reader); ok {
 		if err := gz.Reset(r); err != nil {
 			t.gzips.Put(gz)
