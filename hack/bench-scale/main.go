@@ -95,6 +95,8 @@ type result struct {
 	startToServed time.Duration
 	allPods       []time.Duration
 	perNamespace  []time.Duration
+	// measured is when the measurement ended, the date its row shows.
+	measured time.Time
 }
 
 func run(cfg localcluster.Config, b benchConfig) error {
@@ -120,6 +122,7 @@ func run(cfg localcluster.Config, b benchConfig) error {
 	if err != nil {
 		return err
 	}
+	ours.measured = time.Now()
 	fmt.Println(tableHeader)
 	fmt.Println(ours.row(key, b))
 	fmt.Printf("\nLive heap of this server after a collection, %.1f MiB, by part:\n%s\n", ours.liveHeap, ours.heap.breakdown(total*b.containers, total, b.nodes))
@@ -132,6 +135,7 @@ func run(cfg localcluster.Config, b benchConfig) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", b.compare, err)
 		}
+		r.measured = time.Now()
 		compared = &r
 		fmt.Println(compared.row(key+", compared", b))
 		fmt.Printf("\nLive heap of the compared server after a collection, %.1f MiB, by part:\n%s\n", compared.liveHeap, compared.heap.breakdown(total*b.containers, total, b.nodes))

@@ -15,14 +15,15 @@ import (
 
 // row is the scale table's row of a result.
 func (r result) row(key string, b benchConfig) string {
-	return fmt.Sprintf("| %s | %s | %.1f m (%.3f m/node) | %.3f s | %.0f MiB (%.3f MiB/node) | %.0f MiB | %.0f MiB | %.2f s | %s | %s / %s | %s / %s |",
+	return fmt.Sprintf("| %s | %s | %.1f m (%.3f m/node) | %.3f s | %.0f MiB (%.3f MiB/node) | %.0f MiB | %.0f MiB | %.2f s | %s | %s / %s | %s / %s | %s |",
 		key, b.resolution, r.cpuMillicores, r.cpuMillicores/float64(b.nodes), r.cpuSecondsPerCycle,
 		r.steadyRSS, r.steadyRSS/float64(b.nodes), r.peakRSS, r.heapInUse, r.cycleSeconds, r.startToServed.Round(100*time.Millisecond),
-		ms(quantile(r.allPods, 0.5)), ms(quantile(r.allPods, 0.99)), ms(quantile(r.perNamespace, 0.5)), ms(quantile(r.perNamespace, 0.99)))
+		ms(quantile(r.allPods, 0.5)), ms(quantile(r.allPods, 0.99)), ms(quantile(r.perNamespace, 0.5)), ms(quantile(r.perNamespace, 0.99)),
+		r.measured.UTC().Format(time.DateOnly))
 }
 
-const tableHeader = `| nodes × pods × containers | resolution | CPU (avg) | CPU s / cycle | RSS steady | RSS peak | Go heap in use | scrape cycle | start → all pods served | all-pods list p50 / p99 | per-namespace list p50 / p99 (load) |
-|---|---|---|---|---|---|---|---|---|---|---|`
+const tableHeader = `| nodes × pods × containers | resolution | CPU (avg) | CPU s / cycle | RSS steady | RSS peak | Go heap in use | scrape cycle | start → all pods served | all-pods list p50 / p99 | per-namespace list p50 / p99 (load) | measured |
+|---|---|---|---|---|---|---|---|---|---|---|---|`
 
 func quantile(d []time.Duration, q float64) time.Duration {
 	if len(d) == 0 {

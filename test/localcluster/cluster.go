@@ -496,6 +496,9 @@ func (c *Cluster) startMetricsServer(ctx context.Context) error {
 	// As the manifests' Deployment: the APIServices verify the server
 	// with the CA it publishes.
 	args := append([]string{"--serving-ca-apiservices=" + strings.Join(APIServices, ",")}, c.cfg.MetricsServerArgs...)
+	if len(c.cfg.MetricsServerArgs) > 0 {
+		klog.InfoS("Metrics server with added flags", "flags", c.cfg.MetricsServerArgs)
+	}
 	p, err := c.StartMetricsServer(ctx, "metrics-server", c.Ports.MetricsServer(), args...)
 	c.metricsServer = p
 	return err
