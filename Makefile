@@ -63,6 +63,12 @@ run: build ## Run a local cluster with simulated kubelets and the metrics server
 test: ## Unit tests with the race detector, including the differential and fuzz-seed tests.
 	go test -race -count=1 ./...
 
+test-monitoring: ## The alerts' promtool tests and checks, and the alerts' and dashboard's queries read with Prometheus' parser.
+	@tools="$$(hack/build-tools.sh | tail -n 1)"; \
+	"$$tools/promtool" check rules charts/metrics-server/files/prometheus-rules.yaml && \
+	"$$tools/promtool" test rules test/monitoring/alerts_test.yaml && \
+	go -C hack/tools/prometheus test ./...
+
 test-e2e: build ## End-to-end tests against a real local control plane.
 	@tools="$$(hack/build-tools.sh | tail -n 1)"; \
 	E2E_TOOLS_DIR="$$tools" E2E_METRICS_SERVER="$(CURDIR)/$(BIN)/metrics-server" \

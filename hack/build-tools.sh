@@ -2,10 +2,12 @@
 # Copyright 2026 The kubemetrics Authors.
 # SPDX-License-Identifier: Apache-2.0
 # Builds the pinned control plane (kube-apiserver, kube-controller-manager,
-# kubectl, etcd), the kubelet of the real-node suite, helm and KWOK from Go
-# modules into a cache folder, once per version. KWOK's stages, Metric and ClusterResourceUsage configurations,
-# from its module, are written beside it as kwok.yaml, the way kwokctl
-# configures it for metrics-server.
+# kubectl, etcd), the kubelet of the real-node suite, helm, KWOK, promtool
+# and kube-state-metrics from Go modules into a cache folder, once per
+# version. Beside them: KWOK's stages, Metric and ClusterResourceUsage
+# configurations from its module as kwok.yaml, the way kwokctl configures it
+# for metrics-server, and the Prometheus Operator's ServiceMonitor and
+# PrometheusRule CRDs from its module.
 #
 #   hack/build-tools.sh            the pinned tools (hack/tools)
 #   hack/build-tools.sh previous   kube-apiserver, kube-controller-manager and
@@ -30,12 +32,14 @@ if [[ "${1:-}" == previous ]]; then
 else
   k8s_version="$(go -C "${tools}" list -m -f '{{.Version}}' k8s.io/kubernetes)"
   cache="${base}/${k8s_version}-etcd${etcd_version}"
-  binaries=(kube-apiserver kube-controller-manager kubectl kubelet etcd helm kwok)
-  # helm and kwok have their own modules and versions: rebuilt when those
-  # change.
+  binaries=(kube-apiserver kube-controller-manager kubectl kubelet etcd helm kwok promtool kube-state-metrics)
+  # helm, kwok, promtool and kube-state-metrics have their own modules and
+  # versions: rebuilt when those change.
   declare -A own_version=(
     [helm]="$(go -C "${tools}/helm" list -m -f '{{.Version}}' helm.sh/helm/v3)"
     [kwok]="$(go -C "${tools}/kwok" list -m -f '{{.Version}}' sigs.k8s.io/kwok)"
+    [promtool]="$(go -C "${tools}/prometheus" list -m -f '{{.Version}}' github.com/prometheus/prometheus)"
+    [kube-state-metrics]="$(go -C "${tools}/kube-state-metrics" list -m -f '{{.Version}}' k8s.io/kube-state-metrics/v2)"
   )
 fi
 
@@ -61,6 +65,8 @@ if ((${#missing[@]} > 0)); then
       helm) pkg=helm.sh/helm/v3/cmd/helm module="${tools}/helm"
         flags="-s -w -X helm.sh/helm/v3/internal/version.version=${own_version[helm]}" ;;
       kwok) pkg=sigs.k8s.io/kwok/cmd/kwok module="${tools}/kwok" flags="-s -w" ;;
+      promtool) pkg=github.com/prometheus/prometheus/cmd/promtool module="${tools}/prometheus" flags="-s -w" ;;
+      kube-state-metrics) pkg=k8s.io/kube-state-metrics/v2 module="${tools}/kube-state-metrics" flags="-s -w" ;;
       *) pkg="k8s.io/kubernetes/cmd/${b}" ;;
     esac
     echo ">> go build ${pkg} ($((SECONDS - start))s elapsed)" >&2
@@ -77,6 +83,20 @@ if ((${#missing[@]} > 0)); then
     [[ -z "${own_version[${b}]:-}" ]] || echo "${own_version[${b}]}" > "${cache}/${b}.version"
   done
   echo ">> tools built in $((SECONDS - start))s" >&2
+fi
+if [[ -z "${pinned:-}" ]]; then
+  operator="github.com/prometheus-operator/prometheus-operator"
+  operator_version="$(go -C "${tools}/prometheus-operator" list -m -f '{{.Version}}' "${operator}")"
+  crds="${cache}/prometheus-operator-crds.yaml"
+  if [[ "$(cat "${crds}.version" 2>/dev/null)" != "${operator_version}" ]]; then
+    go -C "${tools}/prometheus-operator" mod download "${operator}"
+    src="$(go -C "${tools}/prometheus-operator" list -m -f '{{.Dir}}' "${operator}")"
+    for f in servicemonitors prometheusrules; do
+      printf -- '---\n'; cat "${src}/example/prometheus-operator-crd/monitoring.coreos.com_${f}.yaml"
+    done > "${crds}.tmp"
+    mv "${crds}.tmp" "${crds}"
+    echo "${operator_version}" > "${crds}.version"
+  fi
 fi
 if [[ -n "${pinned:-}" ]]; then
   ln -sfn "${pinned}/etcd" "${cache}/etcd"

@@ -48,9 +48,9 @@ var (
 		Namespace:      "resource_metrics",
 		Subsystem:      "scraper",
 		Name:           "node_failing",
-		Help:           "1 for each node whose last scrape failed, labelled with the reason; absent for nodes scraped successfully",
+		Help:           "1 for each node whose last scrape failed, labelled with the reason and the node's state then (ready, not_ready, new, terminating); absent for nodes scraped successfully",
 		StabilityLevel: metrics.ALPHA,
-	}, []string{"node", "reason"})
+	}, []string{"node", "reason", "node_state"})
 	scrapesSkipped = metrics.NewCounter(&metrics.CounterOpts{
 		Namespace:      "resource_metrics",
 		Subsystem:      "scraper",
@@ -84,28 +84,28 @@ func recordRequest(node string, start time.Time, elapsed time.Duration, err erro
 }
 
 // recordNodeOutcome counts a failure (reason not "") and keeps the node's
-// node_failing series at its current reason.
-func recordNodeOutcome(node, previousReason, reason, state string) {
-	if reason != "" {
-		scrapeFailures.WithLabelValues(reason, state).Inc()
+// node_failing series at its current reason and state.
+func recordNodeOutcome(node string, o outcome, state string) {
+	if o.reason != "" {
+		scrapeFailures.WithLabelValues(o.reason, state).Inc()
 	}
-	if reason == previousReason {
+	if o.reason == o.previous && (o.reason == "" || state == o.previousState) {
 		return
 	}
-	if previousReason != "" {
-		nodeFailing.DeleteLabelValues(node, previousReason)
+	if o.previous != "" {
+		nodeFailing.DeleteLabelValues(node, o.previous, o.previousState)
 	}
-	if reason != "" {
-		nodeFailing.WithLabelValues(node, reason).Set(1)
+	if o.reason != "" {
+		nodeFailing.WithLabelValues(node, o.reason, state).Set(1)
 	}
 }
 
 // forgetNode drops a node's per-node series, so a cluster with node churn
 // does not keep series of nodes long gone.
-func forgetNode(node, lastReason string) {
+func forgetNode(node string, st *nodeState) {
 	requestDuration.DeleteLabelValues(node)
 	lastRequestTime.DeleteLabelValues(node)
-	if lastReason != "" {
-		nodeFailing.DeleteLabelValues(node, lastReason)
+	if st.lastReason != "" {
+		nodeFailing.DeleteLabelValues(node, st.lastReason, st.failedState)
 	}
 }

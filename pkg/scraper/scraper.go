@@ -218,7 +218,7 @@ func (s *Scraper) statesFor(nodes []*corev1.Node) []*nodeState {
 	}
 	for name := range s.nodes {
 		if _, ok := listed[name]; !ok {
-			forgetNode(name, s.nodes[name].lastReason)
+			forgetNode(name, s.nodes[name])
 			delete(s.nodes, name)
 		}
 	}
@@ -234,7 +234,7 @@ func (s *Scraper) scrapeNode(ctx context.Context, node *corev1.Node, st *nodeSta
 	elapsed := s.cfg.Clock.Since(start)
 	recordRequest(node.Name, start, elapsed, err)
 	o := st.settle(reasonOf(err))
-	recordNodeOutcome(node.Name, o.previous, o.reason, st.state)
+	recordNodeOutcome(node.Name, o, st.state)
 	logOutcome(node, st.state, o, err)
 	if err != nil {
 		return err
@@ -314,8 +314,8 @@ func reasonOf(err error) string {
 // outcome is what a scrape changed of its node's state.
 type outcome struct {
 	// reason is the scrape's failure reason ("" for success), previous the
-	// one before it.
-	reason, previous string
+	// one before it, and previousState the node's state at that failure.
+	reason, previous, previousState string
 	// changed: a success after a failure, or a failure of another reason
 	// or in another node state than the last.
 	changed bool
@@ -328,9 +328,10 @@ type outcome struct {
 // node sits out (see backoffRounds).
 func (st *nodeState) settle(reason string) outcome {
 	o := outcome{
-		reason:   reason,
-		previous: st.lastReason,
-		changed:  reason != st.lastReason || reason != "" && st.state != st.failedState,
+		reason:        reason,
+		previous:      st.lastReason,
+		previousState: st.failedState,
+		changed:       reason != st.lastReason || reason != "" && st.state != st.failedState,
 	}
 	st.lastReason = reason
 	if reason == "" {

@@ -96,6 +96,7 @@ const (
 // API. It does not reach the cluster; Run does.
 func (c CompletedConfig) New() (*Server, error) {
 	registerMetrics()
+	resolutionSeconds.Set(c.MetricResolution.Seconds())
 	inf, err := newInformers(c.Rest)
 	if err != nil {
 		return nil, err

@@ -29,6 +29,7 @@ func TestRegisterMetrics(t *testing.T) {
 		"metrics_server_api_metric_freshness_seconds",
 		"resource_metrics_scraper_backoff_skips_total",
 		"resource_metrics_scraper_nodes_backed_off",
+		"resource_metrics_resolution_seconds",
 	} {
 		if !got[name] {
 			t.Errorf("%s not registered", name)

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -207,6 +208,41 @@ func TestUpstreamChartValues(t *testing.T) {
 			contains(t, "certs volume", r.volume(t, "certs"), "secretName:my-metrics-server-tls]")
 		},
 		"tls-metrics-server-values.yaml": upstreamTLS,
+		"monitoring-values.yaml": func(t *testing.T, r rendered) {
+			r.get(t, "ServiceMonitor/metrics-server")
+			contains(t, "args", r.args(t), "--authorization-always-allow-paths=/metrics")
+			rule := r.get(t, "PrometheusRule/metrics-server")
+			equal(t, "PrometheusRule label", field(rule, "metadata", "labels", "release"), "kube-prometheus-stack")
+			groups, _, _ := unstructured.NestedSlice(rule.Object, "spec", "groups")
+			var alerts int
+			for _, g := range groups {
+				rules, _, _ := unstructured.NestedSlice(g.(map[string]any), "rules")
+				for _, rr := range rules {
+					alert := rr.(map[string]any)
+					alerts++
+					name := fmt.Sprint(alert["alert"])
+					labels, _, _ := unstructured.NestedStringMap(alert, "labels")
+					if labels["team"] != "platform" || labels["severity"] == "" {
+						t.Errorf("%s: labels %v, want its severity and team=platform", name, labels)
+					}
+					url, _, _ := unstructured.NestedString(alert, "annotations", "runbook_url")
+					equal(t, name+" runbook_url", url, "https://runbooks.example.com/metrics-server#"+strings.ToLower(name))
+				}
+			}
+			if alerts != 6 {
+				t.Errorf("%d alerts in the PrometheusRule, want the rule file's 6", alerts)
+			}
+			dashboard := r.get(t, "ConfigMap/metrics-server-dashboard")
+			equal(t, "dashboard label", field(dashboard, "metadata", "labels", "grafana_dashboard"), "1")
+			equal(t, "dashboard folder", field(dashboard, "metadata", "annotations", "grafana_folder"), "Kubernetes")
+			want, err := os.ReadFile(filepath.Join("..", "..", "charts", "metrics-server", "files", "dashboard.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, _, _ := unstructured.NestedString(dashboard.Object, "data", "metrics-server.json"); got != strings.TrimRight(string(want), "\n") {
+				t.Errorf("the ConfigMap's dashboard (%d bytes) is not files/dashboard.json (%d bytes)", len(got), len(want))
+			}
+		},
 	} {
 		t.Run(file, func(t *testing.T) { check(t, renderChart(t, filepath.Join(ci, file))) })
 	}

@@ -60,7 +60,7 @@ func TestKubeletTLS(t *testing.T) {
 				return fmt.Errorf("the verifying server does not serve %s fresh: %v", node, err)
 			}
 			_, body := direct(t, "/metrics", true)
-			if series := fmt.Sprintf(`resource_metrics_scraper_node_failing{node=%q,reason=%q} 1`, node, reason); !strings.Contains(body, series) {
+			if series := fmt.Sprintf(`resource_metrics_scraper_node_failing{node=%q,node_state="ready",reason=%q} 1`, node, reason); !strings.Contains(body, series) {
 				return fmt.Errorf("the main server's /metrics lacks %s", series)
 			}
 		}

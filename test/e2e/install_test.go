@@ -23,6 +23,19 @@ import (
 func TestInstallArtifacts(t *testing.T) {
 	root := filepath.Join("..", "..")
 	kubectlBin, helmBin := filepath.Join(toolsDir, "kubectl"), filepath.Join(toolsDir, "helm")
+	// The Prometheus Operator's ServiceMonitor and PrometheusRule CRDs, from
+	// its module (hack/build-tools.sh), so that the monitoring objects are
+	// validated too.
+	kubectl := func(args ...string) {
+		t.Helper()
+		out, err := exec.Command(kubectlBin, append([]string{"--kubeconfig=" + cluster.AdminKubeconfig}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("kubectl %v: %v\n%s", args, err, out)
+		}
+	}
+	kubectl("apply", "--server-side", "-f", filepath.Join(toolsDir, "prometheus-operator-crds.yaml"))
+	kubectl("wait", "--for=condition=Established", "--timeout=60s",
+		"crd/servicemonitors.monitoring.coreos.com", "crd/prometheusrules.monitoring.coreos.com")
 	render := map[string]*exec.Cmd{}
 	for _, overlay := range []string{"base", "overlays/release", "overlays/release-ha", "overlays/release-ha-1.21+"} {
 		render["kustomize "+overlay] = exec.Command(kubectlBin, "kustomize", filepath.Join(root, "manifests", overlay))
@@ -32,7 +45,7 @@ func TestInstallArtifacts(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Each component on top of the release overlay, as users reference them.
-	for _, component := range []string{"network-policy", "autoscale", "high-availability-1.21+"} {
+	for _, component := range []string{"network-policy", "autoscale", "high-availability-1.21+", "monitoring"} {
 		dir := t.TempDir()
 		// kustomize takes only relative paths to other kustomizations.
 		release, err := filepath.Rel(dir, filepath.Join(abs, "overlays", "release"))
@@ -77,6 +90,11 @@ func TestInstallArtifacts(t *testing.T) {
 			if !strings.Contains(string(result), "deployment.apps/") || !strings.Contains(string(result), "apiservice.apiregistration.k8s.io/v1.metrics.k8s.io") {
 				t.Errorf("a Deployment and the v1 APIService expected:\n%s", result)
 			}
+			for kind, applied := range map[string]string{"ServiceMonitor": "servicemonitor.monitoring.coreos.com/", "PrometheusRule": "prometheusrule.monitoring.coreos.com/"} {
+				if strings.Contains(string(out), "kind: "+kind+"\n") && !strings.Contains(string(result), applied) {
+					t.Errorf("a %s rendered but not applied:\n%s", kind, result)
+				}
+			}
 		})
 	}
 }
@@ -89,9 +107,9 @@ func stderrOf(err error) string {
 }
 
 // uninstalledGroups are API groups of objects a chart variant renders whose
-// CRDs the local cluster does not have (cert-manager, the Prometheus
-// operator); such objects are left out of the dry run.
-var uninstalledGroups = []string{"cert-manager.io", "monitoring.coreos.com"}
+// CRDs the local cluster does not have (cert-manager); such objects are left
+// out of the dry run.
+var uninstalledGroups = []string{"cert-manager.io"}
 
 func withoutUninstalledKinds(t *testing.T, manifests []byte) []byte {
 	t.Helper()

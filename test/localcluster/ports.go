@@ -31,6 +31,10 @@ func (p Ports) MetricsServerPlainMetrics() int { return p.Base + 5 }
 // port its health endpoint.
 func (p Ports) RealKubelet() int { return p.Base + 6 }
 
+// KubeStateMetrics is kube-state-metrics' metrics port, and the next port
+// its own telemetry.
+func (p Ports) KubeStateMetrics() int { return p.Base + 8 }
+
 // Unused is a port nothing listens on, for a node whose kubelet is gone.
 func (p Ports) Unused() int { return p.Base + 99 }
 

@@ -57,7 +57,7 @@ func TestAuthorization(t *testing.T) {
 	}
 	t.Cleanup(put)
 
-	failing := `resource_metrics_scraper_node_failing{node="` + nodeName + `",reason="http_status"} 1`
+	failing := `resource_metrics_scraper_node_failing{node="` + nodeName + `",node_state="ready",reason="http_status"} 1`
 	e2eutil.Eventually(t, 4*resolution, func() error {
 		body, err := selfMetrics(ctx)
 		if err != nil {

@@ -1,0 +1,8 @@
+// Copyright 2026 The kubemetrics Authors.
+// SPDX-License-Identifier: Apache-2.0
+
+//go:build tools
+
+package tools
+
+import _ "k8s.io/kube-state-metrics/v2"
