@@ -2,11 +2,13 @@
 # Copyright 2026 The kubemetrics Authors.
 # SPDX-License-Identifier: Apache-2.0
 # Builds the pinned control plane (kube-apiserver, kube-controller-manager,
-# kubectl, etcd), the kubelet of the real-node suite, helm, KWOK, promtool
-# and kube-state-metrics from Go modules into a cache folder, once per
-# version. Beside them: KWOK's stages, Metric and ClusterResourceUsage
-# configurations from its module as kwok.yaml, the way kwokctl configures it
-# for metrics-server, and the Prometheus Operator's ServiceMonitor and
+# kubectl, etcd), the kubelet of the real-node suite, helm, KWOK, promtool,
+# kube-state-metrics, the VPA recommender and the oldest kubectl that builds
+# with the project's Go (kubectl-oldest) from Go modules into a cache
+# folder, once per version. Beside them: KWOK's stages, Metric and
+# ClusterResourceUsage configurations from its module as kwok.yaml, the way
+# kwokctl configures it for metrics-server; the VPA's CRDs from its module as
+# vpa-crds.yaml; and the Prometheus Operator's ServiceMonitor and
 # PrometheusRule CRDs from its module.
 #
 #   hack/build-tools.sh            the pinned tools (hack/tools)
@@ -32,14 +34,17 @@ if [[ "${1:-}" == previous ]]; then
 else
   k8s_version="$(go -C "${tools}" list -m -f '{{.Version}}' k8s.io/kubernetes)"
   cache="${base}/${k8s_version}-etcd${etcd_version}"
-  binaries=(kube-apiserver kube-controller-manager kubectl kubelet etcd helm kwok promtool kube-state-metrics)
-  # helm, kwok, promtool and kube-state-metrics have their own modules and
-  # versions: rebuilt when those change.
+  binaries=(kube-apiserver kube-controller-manager kubectl kubelet etcd helm kwok promtool kube-state-metrics vpa-recommender kubectl-oldest)
+  # helm, kwok, promtool, kube-state-metrics, the VPA recommender and the
+  # oldest kubectl have their own modules and versions: rebuilt when those
+  # change.
   declare -A own_version=(
     [helm]="$(go -C "${tools}/helm" list -m -f '{{.Version}}' helm.sh/helm/v3)"
     [kwok]="$(go -C "${tools}/kwok" list -m -f '{{.Version}}' sigs.k8s.io/kwok)"
     [promtool]="$(go -C "${tools}/prometheus" list -m -f '{{.Version}}' github.com/prometheus/prometheus)"
     [kube-state-metrics]="$(go -C "${tools}/kube-state-metrics" list -m -f '{{.Version}}' k8s.io/kube-state-metrics/v2)"
+    [vpa-recommender]="$(go -C "${tools}/vpa" list -m -f '{{.Version}}' k8s.io/autoscaler/vertical-pod-autoscaler)"
+    [kubectl-oldest]="$(go -C "${tools}/kubectl-oldest" list -m -f '{{.Version}}' k8s.io/kubectl)"
   )
 fi
 
@@ -67,6 +72,12 @@ if ((${#missing[@]} > 0)); then
       kwok) pkg=sigs.k8s.io/kwok/cmd/kwok module="${tools}/kwok" flags="-s -w" ;;
       promtool) pkg=github.com/prometheus/prometheus/cmd/promtool module="${tools}/prometheus" flags="-s -w" ;;
       kube-state-metrics) pkg=k8s.io/kube-state-metrics/v2 module="${tools}/kube-state-metrics" flags="-s -w" ;;
+      vpa-recommender) pkg=k8s.io/autoscaler/vertical-pod-autoscaler/pkg/recommender module="${tools}/vpa" flags="-s -w" ;;
+      kubectl-oldest)
+        # k8s.io/kubectl v0.X.Y is kubectl v1.X.Y.
+        old="${own_version[kubectl-oldest]/#v0./v1.}" old_minor="${old#v1.}"
+        pkg=. module="${tools}/kubectl-oldest"
+        flags="-s -w -X k8s.io/component-base/version.gitVersion=${old} -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${old_minor%%.*} -X k8s.io/component-base/version.gitTreeState=clean" ;;
       *) pkg="k8s.io/kubernetes/cmd/${b}" ;;
     esac
     echo ">> go build ${pkg} ($((SECONDS - start))s elapsed)" >&2
@@ -78,6 +89,10 @@ if ((${#missing[@]} > 0)); then
         metrics/resource/metrics-resource.yaml metrics/usage/usage-from-annotation.yaml; do
         printf -- '---\n'; cat "${src}/kustomize/${f}"; printf '\n'
       done > "${cache}/kwok.yaml"
+    fi
+    if [[ "${b}" == vpa-recommender ]]; then
+      src="$(go -C "${module}" list -m -f '{{.Dir}}' k8s.io/autoscaler/vertical-pod-autoscaler)"
+      cp "${src}/deploy/vpa-v1-crd-gen.yaml" "${cache}/vpa-crds.yaml"
     fi
     mv "${cache}/${b}.tmp" "${cache}/${b}"
     [[ -z "${own_version[${b}]:-}" ]] || echo "${own_version[${b}]}" > "${cache}/${b}.version"

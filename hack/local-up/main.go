@@ -47,7 +47,14 @@ func main() {
 		cfg.KubeletAddressTypes = hostnameFirst
 		cfg.APIServerArgs = append(cfg.APIServerArgs, "--kubelet-preferred-address-types="+hostnameFirst)
 	}
-	if err := run(cfg, *withRealNode); err != nil {
+	giveBack, err := takeTerminal(int(os.Stdin.Fd()))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "Error:", err)
+		os.Exit(1)
+	}
+	err = run(cfg, *withRealNode)
+	giveBack()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)
 		os.Exit(1)
 	}

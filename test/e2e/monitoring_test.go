@@ -53,17 +53,33 @@ func TestMonitoringMetricNames(t *testing.T) {
 	}
 
 	setFaults(t, map[string]kubeletsim.Fault{"node-7": kubeletsim.FaultBadCert})
+	// In a namespace of its own, which the other tests do not count.
+	const ns = "e2e-monitoring"
+	if err := cluster.EnsureNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// Gone before the next test lists every namespace's pods.
+		zero := int64(0)
+		_ = cluster.Client.CoreV1().Pods(ns).Delete(ctx, "limited", metav1.DeleteOptions{GracePeriodSeconds: &zero})
+		eventually(t, time.Minute, func() error {
+			if _, err := cluster.Client.CoreV1().Pods(ns).Get(ctx, "limited", metav1.GetOptions{}); err == nil {
+				return fmt.Errorf("pod %s/limited still there", ns)
+			}
+			return nil
+		})
+		_ = cluster.Client.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
+	})
 	limited := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "limited", Namespace: namespace},
+		ObjectMeta: metav1.ObjectMeta{Name: "limited", Namespace: ns},
 		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "pause", Resources: corev1.ResourceRequirements{
 			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("16Mi")},
 			Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("20m"), corev1.ResourceMemory: resource.MustParse("32Mi")},
 		}}}},
 	}
-	if _, err := cluster.Client.CoreV1().Pods(namespace).Create(ctx, limited, metav1.CreateOptions{}); err != nil {
+	if _, err := cluster.Client.CoreV1().Pods(ns).Create(ctx, limited, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cluster.Client.CoreV1().Pods(namespace).Delete(ctx, limited.Name, metav1.DeleteOptions{}) })
 
 	ksmPort := cluster.Ports.KubeStateMetrics()
 	ksm, err := cluster.StartProcess("kube-state-metrics", filepath.Join(toolsDir, "kube-state-metrics"),

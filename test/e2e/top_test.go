@@ -8,6 +8,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/kubemetrics/metrics-server/test/e2e/e2eutil"
 	"github.com/kubemetrics/metrics-server/test/kubeletsim"
 )
 
@@ -218,5 +220,69 @@ func TestSwap(t *testing.T) {
 	}
 	if node != "node-0" && strings.Contains(out, "swap") {
 		t.Errorf("node-0 reports swap without swap series: %s", out)
+	}
+}
+
+// TestKubectlTopBothEncodings runs `kubectl top nodes` and `kubectl top pods
+// -A --containers` with the pinned kubectl and the oldest one that builds
+// with the project's Go (kubectl-oldest, hack/tools/kubectl-oldest), each
+// asking for protobuf (their default) and for JSON
+// (--use-protocol-buffers=false), and checks every row against the
+// simulated usage.
+func TestKubectlTopBothEncodings(t *testing.T) {
+	ctx := context.Background()
+	for _, binary := range []string{"kubectl", "kubectl-oldest"} {
+		for _, protobuf := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s protobuf=%v", binary, protobuf), func(t *testing.T) {
+				run := func(args ...string) (string, error) {
+					args = append(args, "--use-protocol-buffers="+strconv.FormatBool(protobuf))
+					return e2eutil.KubectlBinary(filepath.Join(toolsDir, binary), cluster.AdminKubeconfig, args...)
+				}
+				if binary != "kubectl" {
+					out, err := run("version", "--client")
+					if err != nil {
+						t.Fatal(err)
+					}
+					t.Logf("%s", strings.TrimSpace(out))
+				}
+				eventually(t, time.Minute, func() error {
+					pods, nodes, err := expectedUsage(ctx)
+					if err != nil {
+						return err
+					}
+					out, err := run("top", "nodes")
+					if err != nil {
+						return err
+					}
+					rows := table(out)[1:]
+					if len(rows) != nodeCount {
+						return fmt.Errorf("%d nodes shown, want %d:\n%s", len(rows), nodeCount, out)
+					}
+					for _, r := range rows {
+						want, ok := nodes[r[0]]
+						if !ok || r[1] != millis(want.millicores) || r[3] != mebis(want.bytes) {
+							return fmt.Errorf("node %s: got %s %s, want %s %s", r[0], r[1], r[3], millis(want.millicores), mebis(want.bytes))
+						}
+					}
+					if out, err = run("top", "pods", "-A", "--containers"); err != nil {
+						return err
+					}
+					workload := 0
+					for _, r := range table(out)[1:] {
+						want, ok := pods[r[0]+"/"+r[1]][r[2]]
+						if !ok || r[3] != millis(want.millicores) || r[4] != mebis(want.bytes) {
+							return fmt.Errorf("container %s/%s/%s: got %s %s, want %s %s", r[0], r[1], r[2], r[3], r[4], millis(want.millicores), mebis(want.bytes))
+						}
+						if r[0] == namespace {
+							workload++
+						}
+					}
+					if workload != workloadPods+1 {
+						return fmt.Errorf("%d containers of %s shown, want %d:\n%s", workload, namespace, workloadPods+1, out)
+					}
+					return nil
+				})
+			})
+		}
 	}
 }

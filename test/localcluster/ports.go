@@ -35,6 +35,9 @@ func (p Ports) RealKubelet() int { return p.Base + 6 }
 // its own telemetry.
 func (p Ports) KubeStateMetrics() int { return p.Base + 8 }
 
+// VPARecommender is the VPA recommender's metrics port.
+func (p Ports) VPARecommender() int { return p.Base + 10 }
+
 // Unused is a port nothing listens on, for a node whose kubelet is gone.
 func (p Ports) Unused() int { return p.Base + 99 }
 

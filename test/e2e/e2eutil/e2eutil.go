@@ -25,7 +25,13 @@ import (
 // Kubectl runs the kubectl in toolsDir with a kubeconfig and returns its
 // standard output; the error carries its standard error.
 func Kubectl(toolsDir, kubeconfig string, args ...string) (string, error) {
-	cmd := exec.Command(filepath.Join(toolsDir, "kubectl"), append([]string{"--kubeconfig=" + kubeconfig}, args...)...)
+	return KubectlBinary(filepath.Join(toolsDir, "kubectl"), kubeconfig, args...)
+}
+
+// KubectlBinary runs the kubectl at binary (another release's) as Kubectl
+// runs the pinned one.
+func KubectlBinary(binary, kubeconfig string, args ...string) (string, error) {
+	cmd := exec.Command(binary, append([]string{"--kubeconfig=" + kubeconfig}, args...)...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
