@@ -234,12 +234,13 @@ func TestKubectlTopBothEncodings(t *testing.T) {
 	for _, binary := range []string{"kubectl", "kubectl-oldest"} {
 		for _, protobuf := range []bool{true, false} {
 			t.Run(fmt.Sprintf("%s protobuf=%v", binary, protobuf), func(t *testing.T) {
+				bin := filepath.Join(toolsDir, binary)
 				run := func(args ...string) (string, error) {
 					args = append(args, "--use-protocol-buffers="+strconv.FormatBool(protobuf))
-					return e2eutil.KubectlBinary(filepath.Join(toolsDir, binary), cluster.AdminKubeconfig, args...)
+					return e2eutil.KubectlBinary(bin, cluster.AdminKubeconfig, args...)
 				}
 				if binary != "kubectl" {
-					out, err := run("version", "--client")
+					out, err := e2eutil.KubectlBinary(bin, cluster.AdminKubeconfig, "version", "--client", "--output=yaml")
 					if err != nil {
 						t.Fatal(err)
 					}
