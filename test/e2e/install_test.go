@@ -23,19 +23,9 @@ import (
 func TestInstallArtifacts(t *testing.T) {
 	root := filepath.Join("..", "..")
 	kubectlBin, helmBin := filepath.Join(toolsDir, "kubectl"), filepath.Join(toolsDir, "helm")
-	// The Prometheus Operator's ServiceMonitor and PrometheusRule CRDs, from
-	// its module (hack/build-tools.sh), so that the monitoring objects are
-	// validated too.
-	kubectl := func(args ...string) {
-		t.Helper()
-		out, err := exec.Command(kubectlBin, append([]string{"--kubeconfig=" + cluster.AdminKubeconfig}, args...)...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("kubectl %v: %v\n%s", args, err, out)
-		}
-	}
-	kubectl("apply", "--server-side", "-f", filepath.Join(toolsDir, "prometheus-operator-crds.yaml"))
-	kubectl("wait", "--for=condition=Established", "--timeout=60s",
-		"crd/servicemonitors.monitoring.coreos.com", "crd/prometheusrules.monitoring.coreos.com")
+	// The Prometheus Operator's ServiceMonitor and PrometheusRule CRDs, so
+	// that the monitoring objects are validated too.
+	installCRDs(t, "prometheus-operator-crds.yaml", "servicemonitors.monitoring.coreos.com", "prometheusrules.monitoring.coreos.com")
 	render := map[string]*exec.Cmd{}
 	for _, overlay := range []string{"base", "overlays/release", "overlays/release-ha", "overlays/release-ha-1.21+"} {
 		render["kustomize "+overlay] = exec.Command(kubectlBin, "kustomize", filepath.Join(root, "manifests", overlay))
@@ -96,6 +86,23 @@ func TestInstallArtifacts(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// installCRDs applies the CRDs in file, which hack/build-tools.sh copies
+// from their projects' modules beside the tools, and waits until each one
+// named is established.
+func installCRDs(t *testing.T, file string, names ...string) {
+	t.Helper()
+	if _, err := kubectl(t, "apply", "--server-side", "-f", filepath.Join(toolsDir, file)); err != nil {
+		t.Fatal(err)
+	}
+	wait := []string{"wait", "--for=condition=Established", "--timeout=60s"}
+	for _, n := range names {
+		wait = append(wait, "crd/"+n)
+	}
+	if _, err := kubectl(t, wait...); err != nil {
+		t.Fatal(err)
 	}
 }
 

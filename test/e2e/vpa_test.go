@@ -9,7 +9,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -43,16 +42,7 @@ var (
 // the last one's, so the served timestamps move as it expects.
 func TestVPA(t *testing.T) {
 	ctx := context.Background()
-	kubectl := func(args ...string) {
-		t.Helper()
-		out, err := exec.Command(filepath.Join(toolsDir, "kubectl"), append([]string{"--kubeconfig=" + cluster.AdminKubeconfig}, args...)...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("kubectl %v: %v\n%s", args, err, out)
-		}
-	}
-	kubectl("apply", "--server-side", "-f", filepath.Join(toolsDir, "vpa-crds.yaml"))
-	kubectl("wait", "--for=condition=Established", "--timeout=60s",
-		"crd/verticalpodautoscalers.autoscaling.k8s.io", "crd/verticalpodautoscalercheckpoints.autoscaling.k8s.io")
+	installCRDs(t, "vpa-crds.yaml", "verticalpodautoscalers.autoscaling.k8s.io", "verticalpodautoscalercheckpoints.autoscaling.k8s.io")
 
 	const ns, name, cpu, memory = "e2e-vpa", "vpa-target", "400m", "600Mi"
 	if err := cluster.EnsureNamespace(ctx, ns); err != nil {

@@ -116,9 +116,9 @@ func (o readOutcome) String() string {
 }
 
 // fetchThrough sends a GET through rt and reads the answer's body, up to
-// 1 MiB, as the scraper does.
+// 1 MiB, as the scraper does, within 5 s.
 func fetchThrough(t *testing.T, rt http.RoundTripper, rawURL string) readOutcome {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {

@@ -118,24 +118,6 @@ func plainTransport(idleTimeout time.Duration, now func() time.Time) *Transport 
 	})
 }
 
-// get sends a GET through tr and reads its answer to the end.
-func get(t *testing.T, tr http.RoundTripper, addr string) (status int, body string, err error) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics/resource", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := tr.RoundTrip(req)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(data), err
-}
-
 func (t *Transport) keptCount() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -254,7 +236,8 @@ func TestSentAgain(t *testing.T) {
 			var status int
 			var err error
 			for i := range tc.requests {
-				if status, _, err = get(t, tr, k.addr); i < tc.requests-1 && err != nil {
+				o := fetchThrough(t, tr, "http://"+k.addr+"/metrics/resource")
+				if status, err = o.status, o.err; i < tc.requests-1 && err != nil {
 					t.Fatalf("request %d: %v", i, err)
 				}
 			}
@@ -277,8 +260,8 @@ func TestIdleConnections(t *testing.T) {
 	defer tr.CloseIdle(0)
 	fetch := func() {
 		t.Helper()
-		if _, _, err := get(t, tr, k.addr); err != nil {
-			t.Fatal(err)
+		if o := fetchThrough(t, tr, "http://"+k.addr+"/metrics/resource"); !o.usable() {
+			t.Fatal(o)
 		}
 	}
 	fetch()
