@@ -86,6 +86,9 @@ func main() {
 type result struct {
 	cpuMillicores, cpuSecondsPerCycle float64
 	peakRSS, steadyRSS, heapInUse     float64 // MiB
+	// steadyFile and steadyAnonymous split the steady RSS (their own
+	// medians): the executable's pages and the heap, stacks and runtime.
+	steadyFile, steadyAnonymous float64
 	// liveHeap is the heap allocated right after a forced collection,
 	// in MiB: what the server keeps.
 	liveHeap float64
@@ -125,6 +128,7 @@ func run(cfg localcluster.Config, b benchConfig) error {
 	ours.measured = time.Now()
 	fmt.Println(tableHeader)
 	fmt.Println(ours.row(key, b))
+	fmt.Printf("\nSteady RSS of this server by kind: %.1f MiB file-backed, %.1f MiB anonymous\n", ours.steadyFile, ours.steadyAnonymous)
 	fmt.Printf("\nLive heap of this server after a collection, %.1f MiB, by part:\n%s\n", ours.liveHeap, ours.heap.breakdown(total*b.containers, total, b.nodes))
 	var compared *result
 	if b.compare != "" {
@@ -138,6 +142,7 @@ func run(cfg localcluster.Config, b benchConfig) error {
 		r.measured = time.Now()
 		compared = &r
 		fmt.Println(compared.row(key+", compared", b))
+		fmt.Printf("\nSteady RSS of the compared server by kind: %.1f MiB file-backed, %.1f MiB anonymous\n", compared.steadyFile, compared.steadyAnonymous)
 		fmt.Printf("\nLive heap of the compared server after a collection, %.1f MiB, by part:\n%s\n", compared.liveHeap, compared.heap.breakdown(total*b.containers, total, b.nodes))
 		fmt.Printf("this server ÷ compared: CPU %.2f×, RSS steady %.2f×, RSS peak %.2f×, heap in use %.2f×, live heap %.2f× (%.1f vs %.1f MiB), start → all pods served %.2f×\n",
 			ours.cpuMillicores/compared.cpuMillicores, ours.steadyRSS/compared.steadyRSS, ours.peakRSS/compared.peakRSS,

@@ -206,12 +206,21 @@ func TestProcReadings(t *testing.T) {
 	if _, err := rssMiB(self, "VmNothing"); err == nil {
 		t.Error("an absent field: no error")
 	}
+	// The parts are both there and add up to about the whole (the three
+	// are read at different moments of the kernel's accounting).
+	r, err := residentMiB(self)
+	if err != nil || r.file <= 0 || r.anonymous <= 0 || r.file+r.anonymous > r.all*1.1 || r.file+r.anonymous < r.all*0.9 {
+		t.Errorf("residentMiB: %+v, %v", r, err)
+	}
 	gone := 1 << 30 // above pid_max
 	if _, err := cpuSeconds(gone); err == nil {
 		t.Error("cpuSeconds of a gone process: no error")
 	}
 	if _, err := rssMiB(gone, "VmHWM"); err == nil {
 		t.Error("VmHWM of a gone process: no error")
+	}
+	if _, err := residentMiB(gone); err == nil {
+		t.Error("the resident memory of a gone process: no error")
 	}
 }
 

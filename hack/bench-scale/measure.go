@@ -87,7 +87,7 @@ func measureCycles(ctx context.Context, mc metricsclient.Interface, b benchConfi
 	} else {
 		profiled <- nil
 	}
-	var rss []float64
+	var rss, file, anonymous []float64
 	for i := range b.cycles {
 		cycleEnd := wall0.Add(time.Duration(i+1) * b.resolution)
 		_, took, err := listAllPods(ctx, mc)
@@ -96,11 +96,11 @@ func measureCycles(ctx context.Context, mc metricsclient.Interface, b benchConfi
 		}
 		r.allPods = append(r.allPods, took)
 		for time.Now().Before(cycleEnd) {
-			v, err := rssMiB(pid, "VmRSS")
+			v, err := residentMiB(pid)
 			if err != nil {
 				return err
 			}
-			rss = append(rss, v)
+			rss, file, anonymous = append(rss, v.all), append(file, v.file), append(anonymous, v.anonymous)
 			time.Sleep(time.Second)
 		}
 	}
@@ -120,14 +120,18 @@ func measureCycles(ctx context.Context, mc metricsclient.Interface, b benchConfi
 		return fmt.Errorf("no scrape round finished in %d cycles", b.cycles)
 	}
 	r.cycleSeconds = (after.ticks.sum - before.ticks.sum) / n
-	slices.Sort(rss)
-	r.steadyRSS = rss[len(rss)/2]
+	r.steadyRSS, r.steadyFile, r.steadyAnonymous = median(rss), median(file), median(anonymous)
 	heap, err := gauge(src, "go_memstats_heap_inuse_bytes")
 	if err != nil {
 		return err
 	}
 	r.heapInUse = heap / (1 << 20)
 	return nil
+}
+
+func median(v []float64) float64 {
+	slices.Sort(v)
+	return v[len(v)/2]
 }
 
 // measureLoad runs the per-namespace load, logs the server's own timing of

@@ -46,12 +46,40 @@ func cpuSeconds(pid int) (float64, error) {
 	return (utime + stime) / 100, nil // USER_HZ
 }
 
-// rssMiB reads VmRSS or VmHWM (peak) of a process.
+// resident is a process's resident memory in MiB: in all, and the parts
+// backed by files (the executable's pages) and anonymous (heap, stacks).
+type resident struct{ all, file, anonymous float64 }
+
+// residentMiB reads a process's resident memory.
+func residentMiB(pid int) (resident, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return resident{}, fmt.Errorf("reading the server's resident memory: %w", err)
+	}
+	var r resident
+	for _, f := range []struct {
+		name string
+		dst  *float64
+	}{{"VmRSS", &r.all}, {"RssFile", &r.file}, {"RssAnon", &r.anonymous}} {
+		if *f.dst, err = statusMiB(data, pid, f.name); err != nil {
+			return resident{}, err
+		}
+	}
+	return r, nil
+}
+
+// rssMiB reads one field of a process's status in MiB, such as VmHWM (the
+// peak resident memory).
 func rssMiB(pid int, field string) (float64, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, fmt.Errorf("reading the server's %s: %w", field, err)
 	}
+	return statusMiB(data, pid, field)
+}
+
+// statusMiB reads field, in kB, from the text of /proc/<pid>/status.
+func statusMiB(data []byte, pid int, field string) (float64, error) {
 	for line := range strings.Lines(string(data)) {
 		if v, ok := strings.CutPrefix(line, field+":"); ok {
 			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)

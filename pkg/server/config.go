@@ -148,6 +148,7 @@ func (c CompletedConfig) New() (*Server, error) {
 		metricsAddr: c.MetricsBindAddress,
 		servingCA:   c.ServingCA,
 		serving:     c.serving,
+		warmedUp:    make(chan struct{}),
 	}
 	// Added after New, like upstream, so the verbose probe output lists
 	// them after the generic post-start hooks, in this order.

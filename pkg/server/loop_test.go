@@ -65,21 +65,23 @@ func (f *steppedScraper) Scrape(ctx context.Context, stagger bool) (scraper.Resu
 // TestScrapeLoop drives the loop on a fake clock: the first round at once,
 // warm-up rounds 1, 2, 4, 8 … s apart without stagger until every node is
 // served or the next regular round is nearer, then a staggered round every
-// resolution. Each round is checked not to come a moment early.
+// resolution. Each round is checked not to come a moment early, and the
+// warm-up to be declared over after the right round.
 func TestScrapeLoop(t *testing.T) {
 	for _, tc := range []struct {
 		name         string
 		resolution   time.Duration
 		servableFrom int // 0: never
 		want         []round
+		warmedUp     int // the round after which the warm-up is over
 	}{
 		{"warm-up until the nodes are served", 60 * time.Second, 2,
-			[]round{{0, false}, {time.Second, false}, {3 * time.Second, false}, {time.Minute, true}, {2 * time.Minute, true}}},
+			[]round{{0, false}, {time.Second, false}, {3 * time.Second, false}, {time.Minute, true}, {2 * time.Minute, true}}, 2},
 		{"warm-up until the next regular round is nearer", 30 * time.Second, 0,
 			[]round{{0, false}, {time.Second, false}, {3 * time.Second, false}, {7 * time.Second, false}, {15 * time.Second, false},
-				{30 * time.Second, true}, {time.Minute, true}}},
+				{30 * time.Second, true}, {time.Minute, true}}, 4},
 		{"no warm-up when the resolution is short", 2 * time.Second, 0,
-			[]round{{0, false}, {2 * time.Second, true}, {4 * time.Second, true}}},
+			[]round{{0, false}, {2 * time.Second, true}, {4 * time.Second, true}}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := clocktesting.NewFakeClock(t0)
@@ -87,7 +89,7 @@ func TestScrapeLoop(t *testing.T) {
 			fake := &steppedScraper{clock: clk, store: store, nodes: []string{"a", "b"}, servableFrom: tc.servableFrom,
 				rounds: make(chan round), release: make(chan struct{})}
 			s := &Server{scraper: fake, store: store, resolution: tc.resolution, clock: clk,
-				nodes: func() ([]string, error) { return fake.nodes, nil }}
+				nodes: func() ([]string, error) { return fake.nodes, nil }, warmedUp: make(chan struct{})}
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan struct{})
 			go func() { s.scrapeLoop(ctx); close(done) }()
@@ -110,6 +112,17 @@ func TestScrapeLoop(t *testing.T) {
 					got = append(got, r)
 				case <-time.After(10 * time.Second):
 					t.Fatalf("after %v, no round at %v", got, want.at)
+				}
+				// While a round runs, the loop has judged the rounds before.
+				select {
+				case <-s.warmedUp:
+					if i <= tc.warmedUp {
+						t.Errorf("warm-up over during round %d, want after round %d", i, tc.warmedUp)
+					}
+				default:
+					if i > tc.warmedUp {
+						t.Errorf("warm-up not over during round %d, want after round %d", i, tc.warmedUp)
+					}
 				}
 				fake.release <- struct{}{}
 				if i+1 < len(tc.want) && !tc.want[i+1].stagger {
