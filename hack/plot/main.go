@@ -115,21 +115,22 @@ func draw2(ours, upstream []run, out string) error {
 	}
 	measuredCPU, measuredMem := curves(ours)
 	upstreamRunCPU, upstreamRunMem := curves(upstream)
-	span := []float64{100, 5000}
+	span := []float64{3, 10000}
 	// Upstream's stated needs: 1 m and 2 MiB per node, at least 100 m
-	// and 200 MiB. The targets: 11 m and 100 MiB at 500 nodes (the first
-	// scale issue), 100 m and 600 MiB steady at 5,000 (the memory issue).
+	// and 200 MiB. The targets of the scale issue that measured 10,000
+	// nodes first: 100 m and 450 MiB steady at 5,000, 220 m and 1 GiB at
+	// 10,000.
 	upstreamCPU := line(span, func(n float64) float64 { return max(100, n) })
 	upstreamMem := line(span, func(n float64) float64 { return max(200, 2*n) })
-	targetCPU := plotter.XYs{{X: 500, Y: 11}, {X: 5000, Y: 100}}
-	targetMem := plotter.XYs{{X: 500, Y: 100}, {X: 5000, Y: 600}}
+	targetCPU := plotter.XYs{{X: 5000, Y: 100}, {X: 10000, Y: 220}}
+	targetMem := plotter.XYs{{X: 5000, Y: 450}, {X: 10000, Y: 1024}}
 	if err := addSeries(cpu, measuredCPU, upstreamCPU, upstreamRunCPU, targetCPU); err != nil {
 		return err
 	}
 	if err := addSeries(mem, measuredMem, upstreamMem, upstreamRunMem, targetMem); err != nil {
 		return err
 	}
-	cpu.Y.Min, mem.Y.Min = 5, 50
+	cpu.Y.Min, mem.Y.Min = 1, 30
 	img := vgimg.New(16*vg.Inch, 6*vg.Inch)
 	dc := draw.New(img)
 	tiles := draw.Tiles{Rows: 1, Cols: 2, PadX: vg.Inch / 2, PadTop: vg.Inch / 4, PadBottom: vg.Inch / 4, PadLeft: vg.Inch / 4, PadRight: vg.Inch / 4}
