@@ -150,6 +150,25 @@ func New(cfg Config) *Fleet {
 	return f
 }
 
+// RunningPods counts the pods the fleet has seen Running in kube-apiserver,
+// from its own pod informer: a large fleet's caller can wait for its pods
+// without listing them all again and again.
+func (f *Fleet) RunningPods() int {
+	f.mu.Lock()
+	pods := f.pods
+	f.mu.Unlock()
+	if pods == nil {
+		return 0
+	}
+	n := 0
+	for _, obj := range pods.List() {
+		if obj.(*corev1.Pod).Status.Phase == corev1.PodRunning {
+			n++
+		}
+	}
+	return n
+}
+
 // Port returns the port of node i.
 func (f *Fleet) Port(i int) int { return f.cfg.BasePort + i }
 
@@ -163,7 +182,9 @@ func (f *Fleet) Run(ctx context.Context) error {
 	}}); err != nil {
 		return err
 	}
+	f.mu.Lock()
 	f.pods = podInformer.GetIndexer()
+	f.mu.Unlock()
 	f.nodes = factory.Core().V1().Nodes().Lister()
 	f.synced = []cache.InformerSynced{podInformer.HasSynced, factory.Core().V1().Nodes().Informer().HasSynced}
 	pending := f.startPodWorkers(ctx)

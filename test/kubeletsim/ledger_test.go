@@ -204,3 +204,23 @@ func TestHostileAnswers(t *testing.T) {
 		t.Error("claiming changed the other node's truth")
 	}
 }
+
+// TestRunningPods: only the pods the informer holds Running are counted,
+// and a fleet that has not started counts none.
+func TestRunningPods(t *testing.T) {
+	if n := New(Config{Nodes: []string{"n1"}}).RunningPods(); n != 0 {
+		t.Errorf("a fleet not started: %d running pods", n)
+	}
+	f, pods, _ := testFleet(t, 0, "n1")
+	started := time.Unix(1_700_000_000, 0)
+	pending := runningPod("p3", "n1", "10", started, "c")
+	pending.Status.Phase = corev1.PodPending
+	for _, p := range []*corev1.Pod{runningPod("p1", "n1", "10", started, "c"), runningPod("p2", "n1", "10", started, "c"), pending} {
+		if err := pods.Add(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := f.RunningPods(); n != 2 {
+		t.Errorf("%d running pods, want 2", n)
+	}
+}
