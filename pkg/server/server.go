@@ -196,10 +196,10 @@ func (s *Server) scrapeLoop(ctx context.Context) {
 	defer warmup.Stop()
 	warming := 2*interval < s.resolution
 	warmedUp := sync.OnceFunc(func() { close(s.warmedUp) })
+	if !warming {
+		warmedUp()
+	}
 	for {
-		if !warming {
-			warmedUp()
-		}
 		var warmupC <-chan time.Time
 		if warming {
 			warmupC = warmup.C()
@@ -209,12 +209,14 @@ func (s *Server) scrapeLoop(ctx context.Context) {
 			return
 		case <-ticker.C():
 			warming = false
+			warmedUp()
 			s.tick(ctx, true)
 		case <-warmupC:
 			s.tick(ctx, false)
 			interval *= 2
 			if s.allNodesServed() || s.clock.Since(time.Unix(0, s.lastTickStart.Load()))+interval >= s.resolution {
 				warming = false
+				warmedUp()
 			} else {
 				warmup.Reset(interval)
 			}
