@@ -16,7 +16,7 @@ import (
 // system. It returns the resident memory just before and just after; the
 // pages the server still reads come back in the moments after.
 func Release() (before, after Resident, err error) {
-	if before, err = ReadResident(); err != nil {
+	if before, err = readResident(); err != nil {
 		return Resident{}, Resident{}, err
 	}
 	exe, err := os.Executable()
@@ -44,12 +44,12 @@ func Release() (before, after Resident, err error) {
 		}
 	}
 	debug.FreeOSMemory()
-	after, err = ReadResident()
+	after, err = readResident()
 	return before, after, err
 }
 
-// ReadResident reads the process's resident memory.
-func ReadResident() (Resident, error) {
+// readResident reads the process's resident memory.
+func readResident() (Resident, error) {
 	status, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return Resident{}, fmt.Errorf("reading the resident memory: %w", err)

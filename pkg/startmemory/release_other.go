@@ -13,6 +13,3 @@ var errNotLinux = errors.New("releasing the start's memory needs Linux")
 func Release() (before, after Resident, err error) {
 	return Resident{}, Resident{}, errNotLinux
 }
-
-// ReadResident is only implemented on Linux, where the server runs.
-func ReadResident() (Resident, error) { return Resident{}, errNotLinux }
