@@ -115,22 +115,56 @@ func heapProfile(src metricsSource, file string) (*profile.Profile, error) {
 	return p, nil
 }
 
-// cpuProfile profiles the server's CPU for seconds and keeps the profile in
-// file for `go tool pprof`.
+// cpuProfileChunk is the longest single CPU profile asked of the server:
+// under the generic apiserver's timeout for a request (60 s).
+const cpuProfileChunk = 50
+
+// cpuProfile profiles the server's CPU for seconds, in consecutive chunks of
+// at most cpuProfileChunk seconds merged into one, and keeps the profile in
+// file for `go tool pprof`. A server at a few hundred nodes burns a few
+// millicores, so one chunk holds too few samples to tell its parts apart.
 func cpuProfile(src metricsSource, seconds int, file string) error {
+	var chunks []*profile.Profile
+	for left := seconds; left > 0; left -= cpuProfileChunk {
+		p, err := cpuProfileOnce(src, min(left, cpuProfileChunk))
+		if err != nil {
+			return err
+		}
+		chunks = append(chunks, p)
+	}
+	merged, err := profile.Merge(chunks)
+	if err != nil {
+		return fmt.Errorf("merging the server's CPU profiles: %w", err)
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if err := merged.Write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("writing the server's CPU profile: %w", err)
+	}
+	return f.Close()
+}
+
+func cpuProfileOnce(src metricsSource, seconds int) (*profile.Profile, error) {
 	resp, err := src.client.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", strings.TrimSuffix(src.url, "/metrics"), seconds))
 	if err != nil {
-		return fmt.Errorf("profiling the server's CPU: %w", err)
+		return nil, fmt.Errorf("profiling the server's CPU: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("profiling the server's CPU: %s (is --profiling off?)", resp.Status)
+		return nil, fmt.Errorf("profiling the server's CPU: %s (is --profiling off?)", resp.Status)
 	}
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return fmt.Errorf("reading the server's CPU profile: %w", err)
+		return nil, fmt.Errorf("reading the server's CPU profile: %w", err)
 	}
-	return os.WriteFile(file, data, 0o644)
+	p, err := profile.ParseData(data)
+	if err != nil {
+		return nil, fmt.Errorf("reading the server's CPU profile: %w", err)
+	}
+	return p, nil
 }
 
 // breakdown is the heap table of one server: each category in MiB and per

@@ -53,7 +53,7 @@ func main() {
 	flag.BoolVar(&b.lockstep, "lockstep", false, "start every load client at once, so that each interval begins with a burst of --clients simultaneous lists, instead of spreading their starts evenly over one interval")
 	flag.StringVar(&b.report, "report", "", "markdown file whose scale table gets this run's row, e.g. docs/performance.md (empty, the default: print only)")
 	flag.StringVar(&b.compare, "compare", "", "another metrics-server binary (e.g. upstream's, built from its source outside this repository) measured the same way after this one, in the same cluster against the same fleet, started with upstream's manifest flags")
-	flag.BoolVar(&b.cpuProfile, "cpu-profile", false, "keep a CPU profile of each server over its measured cycles, at most their first 50 s (cpu.pb.gz and cpu-compared.pb.gz beside the heap profiles in --dir)")
+	flag.BoolVar(&b.cpuProfile, "cpu-profile", false, "keep a CPU profile of each server over its measured cycles (cpu.pb.gz and cpu-compared.pb.gz beside the heap profiles in --dir)")
 	serverEnv := flag.String("server-env", "", "comma-separated KEY=value pairs added to the metrics server's environment (e.g. GOGC=50)")
 	serverArgs := flag.String("server-args", "", "comma-separated flags added to this metrics server's arguments (not the compared one's), e.g. --kubelet-keep-connections=false")
 	breakdown := flag.String("breakdown", "", "print the heap breakdown of a heap profile a run kept (e.g. _output/bench-scale/heap.pb.gz) for --nodes, --pods-per-node and --containers, and exit")

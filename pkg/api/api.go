@@ -24,6 +24,7 @@ import (
 	metricsv1 "k8s.io/metrics/pkg/apis/metrics/v1"
 	"k8s.io/metrics/pkg/apis/metrics/v1beta1"
 
+	"github.com/kubemetrics/metrics-server/pkg/api/compression"
 	generatedopenapi "github.com/kubemetrics/metrics-server/pkg/api/generated/openapi"
 	"github.com/kubemetrics/metrics-server/pkg/api/podlist"
 	"github.com/kubemetrics/metrics-server/pkg/storage"
@@ -74,6 +75,8 @@ func podFieldLabel(label, value string) (string, string, error) {
 type Store interface {
 	Node(name string) (storage.Usage, bool)
 	Pod(key storage.PodKey, node string, buf []storage.ContainerUsage) (storage.PodUsage, bool)
+	// PodReader reads the usage of the pods of one list.
+	PodReader() *storage.PodReader
 	// Version changes whenever the usage served may have changed.
 	Version() uint64
 }
@@ -94,7 +97,8 @@ type Clock interface{ Now() time.Time }
 // Configure sets what the generic apiserver needs to serve this API: the
 // OpenAPI definitions of its types, and the handler chain, with pod lists
 // marked when the answer is to be transformed (see
-// podlist.WithTransformedAnswers).
+// podlist.WithTransformedAnswers) and the API's large answers gzipped by
+// package compression.
 func Configure(c *genericapiserver.Config) {
 	title, ver := "Kubernetes metrics-server", strings.Split(version.Get().GitVersion, "-")[0]
 	c.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(generatedopenapi.GetOpenAPIDefinitions, openapi.NewDefinitionNamer(Scheme))
@@ -102,6 +106,7 @@ func Configure(c *genericapiserver.Config) {
 	c.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(generatedopenapi.GetOpenAPIDefinitions, openapi.NewDefinitionNamer(Scheme))
 	c.OpenAPIV3Config.Info.Title, c.OpenAPIV3Config.Info.Version = title, ver
 	c.BuildHandlerChainFunc = func(apiHandler http.Handler, c *genericapiserver.Config) http.Handler {
-		return genericapiserver.DefaultBuildHandlerChain(podlist.WithTransformedAnswers(apiHandler), c)
+		handler := compression.WithGzip(metrics.GroupName, podlist.WithTransformedAnswers(apiHandler))
+		return genericapiserver.DefaultBuildHandlerChain(handler, c)
 	}
 }

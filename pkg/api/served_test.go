@@ -4,6 +4,7 @@
 package api
 
 import (
+	"compress/gzip"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,8 @@ import (
 	"k8s.io/apiserver/pkg/util/compatibility"
 	"k8s.io/client-go/rest"
 	"k8s.io/component-base/metrics"
+
+	"github.com/kubemetrics/metrics-server/pkg/api/podlist"
 )
 
 // TestServedListsWriteThemselves serves pod lists through a real generic
@@ -26,20 +29,7 @@ func TestServedListsWriteThemselves(t *testing.T) {
 	registry := metrics.NewKubeRegistry()
 	RegisterMetrics(registry.MustRegister)
 
-	cfg := genericapiserver.NewConfig(Codecs)
-	cfg.LoopbackClientConfig = &rest.Config{}
-	cfg.ExternalAddress = "localhost:443"
-	cfg.EffectiveVersion = compatibility.DefaultBuildEffectiveVersion()
-	Configure(cfg)
-	generic, err := cfg.Complete(nil).New("test", genericapiserver.NewEmptyDelegate())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := Install(generic, f.nodes, f.pods); err != nil {
-		t.Fatal(err)
-	}
-	server := httptest.NewServer(generic.Handler)
-	defer server.Close()
+	server := serve(t, f, Configure)
 
 	for _, tc := range []struct {
 		version, accept, wantType string
@@ -108,4 +98,119 @@ func answersWritten(t *testing.T, registry metrics.KubeRegistry, encoder string)
 		}
 	}
 	return 0
+}
+
+// serve serves f's API through a real generic apiserver configured by
+// configure, until the test ends.
+func serve(t *testing.T, f *fixture, configure func(*genericapiserver.Config)) *httptest.Server {
+	t.Helper()
+	cfg := genericapiserver.NewConfig(Codecs)
+	cfg.LoopbackClientConfig = &rest.Config{}
+	cfg.ExternalAddress = "localhost:443"
+	cfg.EffectiveVersion = compatibility.DefaultBuildEffectiveVersion()
+	configure(cfg)
+	generic, err := cfg.Complete(nil).New("test", genericapiserver.NewEmptyDelegate())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Install(generic, f.nodes, f.pods); err != nil {
+		t.Fatal(err)
+	}
+	server := httptest.NewServer(generic.Handler)
+	t.Cleanup(server.Close)
+	return server
+}
+
+// TestServedAnswersGzippedAsTheGenericAPIServerGzips asks the same
+// questions of the server as configured and of one whose answers the
+// generic apiserver compresses itself, and checks that the two answer
+// with the same status, headers and (uncompressed) bodies: the API's own
+// gzip changes the compressor, not when an answer is compressed.
+func TestServedAnswersGzippedAsTheGenericAPIServerGzips(t *testing.T) {
+	// Enough pods for an all-pods answer over the 128 KiB above which
+	// answers are compressed.
+	f := newFixture(t, 40, 30, "app", "sidecar")
+	own := serve(t, f, Configure)
+	generic := serve(t, f, func(c *genericapiserver.Config) {
+		Configure(c)
+		c.BuildHandlerChainFunc = func(apiHandler http.Handler, c *genericapiserver.Config) http.Handler {
+			return genericapiserver.DefaultBuildHandlerChain(podlist.WithTransformedAnswers(apiHandler), c)
+		}
+	})
+	compressed := 0
+	for _, tc := range []struct{ path, accept string }{
+		{"/apis/metrics.k8s.io/v1beta1/pods", "application/json"},
+		{"/apis/metrics.k8s.io/v1/pods", "application/vnd.kubernetes.protobuf"},
+		{"/apis/metrics.k8s.io/v1beta1/pods", "application/yaml"},
+		{"/apis/metrics.k8s.io/v1beta1/pods", "application/json;as=Table;v=v1;g=meta.k8s.io"},
+		{"/apis/metrics.k8s.io/v1beta1/namespaces/ns-1/pods", "application/json"},
+		{"/apis/metrics.k8s.io/v1beta1/namespaces/ns-1/pods/pod-0-1", "application/json"},
+		{"/apis/metrics.k8s.io/v1beta1/namespaces/ns-1/pods/no-such-pod", "application/json"},
+		{"/apis/metrics.k8s.io/v1beta1/nodes", "application/json"},
+		{"/apis/metrics.k8s.io/v1beta1/pods?labelSelector=%3D%3D", "application/json"},
+		{"/apis/metrics.k8s.io/v1beta1", "application/json"},
+		{"/openapi/v2", "application/json"},
+	} {
+		for _, acceptEncoding := range []string{"gzip", ""} {
+			name := tc.path + " " + tc.accept + " " + acceptEncoding
+			want := get(t, generic.URL+tc.path, tc.accept, acceptEncoding)
+			got := get(t, own.URL+tc.path, tc.accept, acceptEncoding)
+			if got.status != want.status || got.body != want.body {
+				t.Errorf("%s: %d, %d bytes, want %d, %d bytes", name, got.status, len(got.body), want.status, len(want.body))
+			}
+			for _, h := range []string{"Content-Type", "Content-Encoding", "Vary", "Content-Length"} {
+				if got.header.Get(h) != want.header.Get(h) {
+					t.Errorf("%s: %s %q, want %q", name, h, got.header.Get(h), want.header.Get(h))
+				}
+			}
+			if got.header.Get("Content-Encoding") == "gzip" {
+				compressed++
+			}
+		}
+	}
+	if compressed < 3 {
+		t.Errorf("%d answers were gzipped; the fixture is to make at least the three large all-pods answers", compressed)
+	}
+}
+
+type answer struct {
+	status int
+	header http.Header
+	body   string
+}
+
+// get asks url for accept, with Accept-Encoding as given (none if empty),
+// and returns the answer with its body uncompressed.
+func get(t *testing.T, url, accept, acceptEncoding string) answer {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", accept)
+	if acceptEncoding != "" {
+		req.Header.Set("Accept-Encoding", acceptEncoding)
+	}
+	// Set by hand, Accept-Encoding makes net/http hand the body over as
+	// it came; without it, net/http would ask for gzip itself.
+	transport := &http.Transport{DisableCompression: true}
+	defer transport.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: transport}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body io.Reader = resp.Body
+	if resp.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(resp.Body)
+		if err != nil {
+			t.Fatalf("%s: %v", url, err)
+		}
+		body = zr
+	}
+	b, err := io.ReadAll(body)
+	if err != nil {
+		t.Fatalf("%s: %v", url, err)
+	}
+	return answer{status: resp.StatusCode, header: resp.Header, body: string(b)}
 }

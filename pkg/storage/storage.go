@@ -556,9 +556,17 @@ func (s *Store) Pod(key PodKey, node string, buf []ContainerUsage) (PodUsage, bo
 	}
 	n.mu.RLock()
 	defer n.mu.RUnlock()
-	now := s.cfg.Clock.Now().UnixNano()
 	at, found := n.pod(key, 0)
-	if !found || !s.fresh(n, now) {
+	if !found {
+		return PodUsage{}, false
+	}
+	return s.podUsage(n, at, s.cfg.Clock.Now().UnixNano(), buf)
+}
+
+// podUsage is the usage of n's pod at, if it has a CPU rate and n is not
+// stale at now. n must be read-locked.
+func (s *Store) podUsage(n *nodeEntry, at int, now int64, buf []ContainerUsage) (PodUsage, bool) {
+	if !s.fresh(n, now) {
 		return PodUsage{}, false
 	}
 	p := n.pods[at]
@@ -580,6 +588,56 @@ func (s *Store) Pod(key PodKey, node string, buf []ContainerUsage) (PodUsage, bo
 		return PodUsage{}, false
 	}
 	return out, true
+}
+
+// PodReader reads the usage of many pods at one instant, as a list does.
+// A list asks for pods in namespace and name order, the order each node's
+// pods are kept in, so the reader follows each node's pods from where its
+// last pod was found instead of searching them. It is for one goroutine and
+// one list: it keeps the nodes it has read, and reads none added later.
+type PodReader struct {
+	s       *Store
+	now     int64
+	nodes   map[string]int // index in cursors
+	cursors []podCursor
+}
+
+type podCursor struct {
+	n    *nodeEntry // nil: the store has no such node
+	next int
+}
+
+// PodReader returns a reader of pods' usage at the current time.
+func (s *Store) PodReader() *PodReader {
+	s.mu.RLock()
+	nodes := len(s.nodes)
+	s.mu.RUnlock()
+	return &PodReader{s: s, now: s.cfg.Clock.Now().UnixNano(), nodes: make(map[string]int, nodes), cursors: make([]podCursor, 0, nodes)}
+}
+
+// Pod returns what Store.Pod would at the reader's instant.
+func (r *PodReader) Pod(key PodKey, node string, buf []ContainerUsage) (PodUsage, bool) {
+	i, seen := r.nodes[node]
+	if !seen {
+		r.s.mu.RLock()
+		r.cursors = append(r.cursors, podCursor{n: r.s.nodes[node]})
+		r.s.mu.RUnlock()
+		i = len(r.cursors) - 1
+		r.nodes[node] = i
+	}
+	c := &r.cursors[i]
+	n := c.n
+	if n == nil {
+		return PodUsage{}, false
+	}
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	at, found := n.pod(key, c.next)
+	if !found {
+		return PodUsage{}, false
+	}
+	c.next = at + 1
+	return r.s.podUsage(n, at, r.now, buf)
 }
 
 // usage computes what is known of a container: its working set (zero is a

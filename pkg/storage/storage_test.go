@@ -5,6 +5,8 @@ package storage
 
 import (
 	"fmt"
+	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -441,4 +443,81 @@ func BenchmarkStoreLiveHeap(b *testing.B) {
 		}
 		return s
 	})
+}
+
+// TestPodReader reads pods through a PodReader in several orders (a list's,
+// its reverse, with pods missing and repeated, on nodes unknown or stale)
+// and checks each answer is Store.Pod's at the same instant.
+func TestPodReader(t *testing.T) {
+	s, clk := newTestStore()
+	names, batches := scaleBatches(3, 12, 2, 0)
+	for step := range 2 {
+		for i, name := range names {
+			s.Write(name, batches[i], scrapeOf(batches[i]))
+		}
+		if step == 0 {
+			advance(batches)
+		}
+	}
+	// node-0001 stops being scraped and goes stale; the others go on.
+	clk.SetTime(t0.Add(30 * time.Second))
+	advance(batches)
+	for _, i := range []int{0, 2} {
+		s.Write(names[i], batches[i], scrapeOf(batches[i]))
+	}
+	clk.SetTime(t0.Add(50 * time.Second))
+
+	type ask struct {
+		key  PodKey
+		node string
+	}
+	var inOrder []ask
+	for p := range 12 {
+		for n := range 3 {
+			inOrder = append(inOrder, ask{PodKey{fmt.Sprintf("ns-%d", p%10), fmt.Sprintf("pod-%d-%d", n, p)}, names[n]})
+		}
+	}
+	slices.SortFunc(inOrder, func(a, b ask) int { return comparePodKeys(a.key, b.key) })
+	reversed := slices.Clone(inOrder)
+	slices.Reverse(reversed)
+	var gaps []ask
+	for i, a := range inOrder {
+		if i%3 != 1 {
+			gaps = append(gaps, a, a)
+		}
+	}
+	odd := []ask{
+		{PodKey{"ns-0", "pod-0-0"}, "no-such-node"},
+		{PodKey{"ns-0", "no-such-pod"}, names[0]},
+		{PodKey{"ns-0", "pod-1-0"}, names[0]}, // on another node
+		{PodKey{"ns-0", "pod-0-0"}, names[0]},
+	}
+	for _, tc := range []struct {
+		name       string
+		asks       []ask
+		wantServed int
+	}{
+		{"namespace and name order", inOrder, 24},
+		{"reverse order", reversed, 24},
+		{"pods missing and asked twice", gaps, 40},
+		{"unknown nodes and pods, pods on other nodes", odd, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := s.PodReader()
+			served := 0
+			for _, a := range tc.asks {
+				got, gotOK := r.Pod(a.key, a.node, nil)
+				want, wantOK := s.Pod(a.key, a.node, nil)
+				if gotOK != wantOK || !reflect.DeepEqual(got, want) {
+					t.Errorf("%v on %s: %+v, %v; Store.Pod answers %+v, %v", a.key, a.node, got, gotOK, want, wantOK)
+				}
+				if gotOK {
+					served++
+				}
+			}
+			if served != tc.wantServed {
+				t.Errorf("%d of %d pods served, want %d (node-0001's are stale)", served, len(tc.asks), tc.wantServed)
+			}
+		})
+	}
 }

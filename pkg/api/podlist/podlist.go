@@ -37,7 +37,8 @@ import (
 
 // Store is where a list reads usage.
 type Store interface {
-	Pod(key storage.PodKey, node string, buf []storage.ContainerUsage) (storage.PodUsage, bool)
+	// PodReader reads the usage of the pods of one list.
+	PodReader() *storage.PodReader
 	// Version changes whenever the usage served may have changed.
 	Version() uint64
 }
@@ -136,11 +137,12 @@ func (l *Lister) selectPods(pods []*podindex.Pod, match Match) *selection {
 	// not take an array made for all pods.
 	chunk := min(4096, 2*len(pods)+8)
 	var containers []storage.ContainerUsage
+	usage := l.store.PodReader()
 	for _, pod := range pods {
 		if cap(containers)-len(containers) < 8 {
 			containers = make([]storage.ContainerUsage, 0, chunk)
 		}
-		u, ok := l.store.Pod(storage.PodKey{Namespace: pod.Namespace(), Name: pod.Name}, pod.Node(), containers[len(containers):])
+		u, ok := usage.Pod(storage.PodKey{Namespace: pod.Namespace(), Name: pod.Name}, pod.Node(), containers[len(containers):])
 		if !ok || match != nil && !match(pod.Name, pod.Namespace(), u.Node) {
 			continue
 		}
