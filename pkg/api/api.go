@@ -76,7 +76,7 @@ type Store interface {
 	Node(name string) (storage.Usage, bool)
 	Pod(key storage.PodKey, node string, buf []storage.ContainerUsage) (storage.PodUsage, bool)
 	// PodReader reads the usage of the pods of one list.
-	PodReader() *storage.PodReader
+	PodReader(pods int) *storage.PodReader
 	// Version changes whenever the usage served may have changed.
 	Version() uint64
 }

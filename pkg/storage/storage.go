@@ -607,10 +607,11 @@ type podCursor struct {
 	next int
 }
 
-// PodReader returns a reader of pods' usage at the current time.
-func (s *Store) PodReader() *PodReader {
+// PodReader returns a reader of pods' usage at the current time, for about
+// pods pods (its room for their nodes is sized by it).
+func (s *Store) PodReader(pods int) *PodReader {
 	s.mu.RLock()
-	nodes := len(s.nodes)
+	nodes := min(len(s.nodes), pods)
 	s.mu.RUnlock()
 	return &PodReader{s: s, now: s.cfg.Clock.Now().UnixNano(), nodes: make(map[string]int, nodes), cursors: make([]podCursor, 0, nodes)}
 }

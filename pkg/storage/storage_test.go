@@ -503,7 +503,7 @@ func TestPodReader(t *testing.T) {
 		{"unknown nodes and pods, pods on other nodes", odd, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := s.PodReader()
+			r := s.PodReader(len(tc.asks))
 			served := 0
 			for _, a := range tc.asks {
 				got, gotOK := r.Pod(a.key, a.node, nil)

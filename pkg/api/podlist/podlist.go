@@ -38,7 +38,7 @@ import (
 // Store is where a list reads usage.
 type Store interface {
 	// PodReader reads the usage of the pods of one list.
-	PodReader() *storage.PodReader
+	PodReader(pods int) *storage.PodReader
 	// Version changes whenever the usage served may have changed.
 	Version() uint64
 }
@@ -137,7 +137,7 @@ func (l *Lister) selectPods(pods []*podindex.Pod, match Match) *selection {
 	// not take an array made for all pods.
 	chunk := min(4096, 2*len(pods)+8)
 	var containers []storage.ContainerUsage
-	usage := l.store.PodReader()
+	usage := l.store.PodReader(len(pods))
 	for _, pod := range pods {
 		if cap(containers)-len(containers) < 8 {
 			containers = make([]storage.ContainerUsage, 0, chunk)
