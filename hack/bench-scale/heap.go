@@ -93,26 +93,36 @@ func categoryOf(s *profile.Sample) string {
 // collects first when asked with gc=1), keeps the profile in file for
 // `go tool pprof`, and returns it.
 func heapProfile(src metricsSource, file string) (*profile.Profile, error) {
-	resp, err := src.client.Get(strings.TrimSuffix(src.url, "/metrics") + "/debug/pprof/heap?gc=1")
+	data, p, err := serverProfile(src, "heap?gc=1", "heap")
 	if err != nil {
-		return nil, fmt.Errorf("collecting the server's heap: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("collecting the server's heap: %s (is --profiling off?)", resp.Status)
-	}
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("reading the server's heap profile: %w", err)
+		return nil, err
 	}
 	if err := os.WriteFile(file, data, 0o644); err != nil {
 		return nil, err
 	}
+	return p, nil
+}
+
+// serverProfile asks the server's /debug/pprof/<query> for its profile of
+// what, and returns it as sent and parsed.
+func serverProfile(src metricsSource, query, what string) ([]byte, *profile.Profile, error) {
+	resp, err := src.client.Get(strings.TrimSuffix(src.url, "/metrics") + "/debug/pprof/" + query)
+	if err != nil {
+		return nil, nil, fmt.Errorf("profiling the server's %s: %w", what, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, nil, fmt.Errorf("profiling the server's %s: %s (is --profiling off?)", what, resp.Status)
+	}
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the server's %s profile: %w", what, err)
+	}
 	p, err := profile.ParseData(data)
 	if err != nil {
-		return nil, fmt.Errorf("reading the server's heap profile: %w", err)
+		return nil, nil, fmt.Errorf("reading the server's %s profile: %w", what, err)
 	}
-	return p, nil
+	return data, p, nil
 }
 
 // cpuProfileChunk is the longest single CPU profile asked of the server:
@@ -126,7 +136,7 @@ const cpuProfileChunk = 50
 func cpuProfile(src metricsSource, seconds int, file string) error {
 	var chunks []*profile.Profile
 	for left := seconds; left > 0; left -= cpuProfileChunk {
-		p, err := cpuProfileOnce(src, min(left, cpuProfileChunk))
+		_, p, err := serverProfile(src, fmt.Sprintf("profile?seconds=%d", min(left, cpuProfileChunk)), "CPU")
 		if err != nil {
 			return err
 		}
@@ -145,26 +155,6 @@ func cpuProfile(src metricsSource, seconds int, file string) error {
 		return fmt.Errorf("writing the server's CPU profile: %w", err)
 	}
 	return f.Close()
-}
-
-func cpuProfileOnce(src metricsSource, seconds int) (*profile.Profile, error) {
-	resp, err := src.client.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", strings.TrimSuffix(src.url, "/metrics"), seconds))
-	if err != nil {
-		return nil, fmt.Errorf("profiling the server's CPU: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("profiling the server's CPU: %s (is --profiling off?)", resp.Status)
-	}
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("reading the server's CPU profile: %w", err)
-	}
-	p, err := profile.ParseData(data)
-	if err != nil {
-		return nil, fmt.Errorf("reading the server's CPU profile: %w", err)
-	}
-	return p, nil
 }
 
 // breakdown is the heap table of one server: each category in MiB and per
