@@ -5,6 +5,7 @@ package storage
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -20,7 +21,8 @@ import (
 // past, empty batches. Whatever the store keeps, every value it serves
 // must be explained by two points written for that series, the newer one
 // its timestamp, in the node's last write that delivered points; the
-// store must count at least the nodes it serves.
+// store must count at least the nodes it serves, and a list's PodReader
+// must serve what Store.Pod does.
 func FuzzStoreWrite(f *testing.F) {
 	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15})
 	f.Add([]byte{3, 0, 7, 7, 7, 1, 200, 9, 3, 1, 7, 7, 7, 2, 200, 10, 3, 2, 0, 1, 1, 3, 5, 0})
@@ -203,6 +205,20 @@ func (r *reference) check(t *testing.T, s *Store) {
 				}
 				if !r.explains(series, c.Usage, start) {
 					t.Fatalf("container %s served %+v, which no two points written explain: %+v", series, c.Usage, r.points[series])
+				}
+			}
+		}
+	}
+	// A list's reader, asked in list order, answers as Store.Pod does.
+	list := s.PodReader(12)
+	for _, ns := range []string{"ns0", "ns1"} {
+		for p := range 6 {
+			key := PodKey{ns, fmt.Sprintf("p%d", p)}
+			for _, node := range []string{"n0", "n1", "n2"} {
+				got, gotOK := list.Pod(key, node, nil)
+				want, wantOK := s.Pod(key, node, nil)
+				if gotOK != wantOK || !reflect.DeepEqual(got, want) {
+					t.Fatalf("pod %v on %s: a list's reader serves %+v, %v; Store.Pod %+v, %v", key, node, got, gotOK, want, wantOK)
 				}
 			}
 		}
