@@ -359,6 +359,8 @@ type answerBody struct {
 
 	gunzip bool
 	gz     *gzip.Reader
+	// gzipped reads raw for gz, counting what gz took (see Read).
+	gzipped countingReader
 	// atEnd: the raw body was read to its end; err: reading failed.
 	atEnd bool
 	err   error
@@ -372,7 +374,15 @@ func (b *answerBody) Read(p []byte) (int, error) {
 	var err error
 	if b.gunzip {
 		if b.gz == nil {
-			if b.gz, err = b.t.gzipReader(b.raw); err != nil {
+			b.gzipped = countingReader{r: b.raw}
+			if b.gz, err = b.t.gzipReader(&b.gzipped); err != nil {
+				// klauspost/compress reports a header cut off in its
+				// name or comment as io.EOF, where compress/gzip (and
+				// net/http through it) reports io.ErrUnexpectedEOF: an
+				// answer cut off is not an empty one.
+				if err == io.EOF && b.gzipped.n > 0 {
+					err = io.ErrUnexpectedEOF
+				}
 				b.err = err
 				return 0, err
 			}
@@ -386,6 +396,18 @@ func (b *answerBody) Read(p []byte) (int, error) {
 	} else if err != nil {
 		b.err = err
 	}
+	return n, err
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
 	return n, err
 }
 
