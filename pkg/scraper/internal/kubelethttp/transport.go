@@ -216,10 +216,11 @@ func (t *Transport) exchange(conn net.Conn, key string, req *http.Request) (*htt
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}
-		// Informational answers (103 Early Hints) come before the
-		// final one and are skipped, as net/http skips them; 101 is a
-		// final answer.
-		if err != nil || resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
+		// Informational answers (1xx, as 103 Early Hints) come before
+		// the final one and are skipped, as net/http skips them; 101 is
+		// a final answer, and so is a code below 100 (net/http reads
+		// "000" as a final status 0).
+		if err != nil || resp.StatusCode < 100 || resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
 			break
 		}
 		if interim == maxInformationalResponses {
