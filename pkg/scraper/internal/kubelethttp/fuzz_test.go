@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -71,31 +72,55 @@ func FuzzTransportFraming(f *testing.F) {
 	})
 }
 
-// serveRaw listens on loopback and answers every request with answer,
-// then closes the connection.
+// serveRaw has the test process's raw server answer every request with
+// answer, then close the connection, and returns its address. One listener
+// serves every input: a listener per input left a port in TIME_WAIT with
+// each, and a minute of fuzzing ran out of loopback ports.
 func serveRaw(t *testing.T, answer []byte) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = l.Close() })
-	go func() {
-		for {
-			conn, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer conn.Close()
-				_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
-				if _, err := http.ReadRequest(bufio.NewReader(conn)); err != nil {
+	raw.once.Do(func() {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			raw.err = err
+			return
+		}
+		raw.addr = l.Addr().String()
+		go func() {
+			for {
+				conn, err := l.Accept()
+				if err != nil {
 					return
 				}
-				_, _ = conn.Write(answer)
-			}()
-		}
-	}()
-	return l.Addr().String()
+				go func() {
+					defer conn.Close()
+					_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+					if _, err := http.ReadRequest(bufio.NewReader(conn)); err != nil {
+						return
+					}
+					raw.mu.Lock()
+					answer := raw.answer
+					raw.mu.Unlock()
+					_, _ = conn.Write(answer)
+				}()
+			}
+		}()
+	})
+	if raw.err != nil {
+		t.Fatal(raw.err)
+	}
+	raw.mu.Lock()
+	raw.answer = answer
+	raw.mu.Unlock()
+	return raw.addr
+}
+
+// raw is the raw server of serveRaw. Inputs run one after another in a
+// process, each reading its answer to the end before the next is set.
+var raw struct {
+	once   sync.Once
+	addr   string
+	err    error
+	mu     sync.Mutex
+	answer []byte
 }
 
 // readOutcome is what a client made of an answer.
